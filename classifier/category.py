@@ -1,0 +1,104 @@
+"""Category model: coding / administration / other from title and description.
+
+A linear model over TF-IDF features, title weighted above the body, because the title is the
+strongest single signal and the body settles the hard cases (billing vs coding, clinical vs
+unit management). Saved with skops, never pickle.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import sklearn
+import skops.io as sio
+from sklearn.compose import ColumnTransformer
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score, f1_score
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.pipeline import Pipeline
+
+from classifier.corpus import CATEGORIES, corpus_digest, load_corpus
+
+TEXT_CHARS = 6000  # the start of a posting says what the job is; the rest is boilerplate
+
+
+def frame(postings: list[dict[str, Any]]) -> pd.DataFrame:
+    """The model's input columns from posting dicts ({title, text})."""
+    return pd.DataFrame({
+        "title": [str(p.get("title") or "") for p in postings],
+        "text": [str(p.get("text") or "")[:TEXT_CHARS] for p in postings],
+    })
+
+
+def build_model() -> Pipeline:
+    """The untrained category model."""
+    features = ColumnTransformer(
+        [
+            ("title_words", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True,
+                                            lowercase=True), "title"),
+            ("title_chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5),
+                                            sublinear_tf=True), "title"),
+            ("text_words", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2,
+                                           max_features=60000, stop_words="english"), "text"),
+        ],
+        transformer_weights={"title_words": 1.5, "title_chars": 1.0, "text_words": 1.0},
+    )
+    classifier = LogisticRegression(C=8.0, max_iter=3000, class_weight="balanced")
+    return Pipeline([("features", features), ("classifier", classifier)])
+
+
+def model_version() -> str:
+    """Version of the model the current corpus and scikit-learn produce."""
+    return f"cat-{corpus_digest()}-skl{sklearn.__version__}"
+
+
+def model_dir() -> Path:
+    """Where trained models are cached: HCJOBS_MODEL_DIR or ~/.cache/hcjobs/models."""
+    env = os.environ.get("HCJOBS_MODEL_DIR")
+    base = Path(env) if env else Path.home() / ".cache" / "hcjobs" / "models"
+    return base / model_version()
+
+
+def train(out_dir: Path | None = None, *, cv: bool = True) -> tuple[Pipeline, dict[str, Any]]:
+    """Fit the model on the project's corpus, save it with its metrics file, return both."""
+    rows = load_corpus()
+    x = frame(rows)
+    y = np.array([r["label"]["category"] for r in rows])
+    metrics: dict[str, Any] = {"version": model_version(), "n_train": len(rows),
+                               "classes": {c: int((y == c).sum()) for c in CATEGORIES}}
+    if cv:
+        folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=0)
+        predicted = cross_val_predict(build_model(), x, y, cv=folds)
+        metrics["cv_accuracy"] = round(float(accuracy_score(y, predicted)), 4)
+        metrics["cv_macro_f1"] = round(float(f1_score(y, predicted, average="macro")), 4)
+    model = build_model().fit(x, y)
+    folder = out_dir or model_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / "category.skops.tmp"
+    sio.dump(model, tmp)
+    tmp.replace(folder / "category.skops")  # atomic: a reader never sees half a model
+    (folder / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    return model, metrics
+
+
+TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.")
+
+
+def load(folder: Path | None = None) -> Pipeline:
+    """The saved model (trained first when this corpus has none yet)."""
+    folder = folder or model_dir()
+    path = folder / "category.skops"
+    if not path.exists():
+        return train(folder, cv=False)[0]
+    untrusted = sio.get_untrusted_types(file=path)
+    unexpected = [t for t in untrusted if not t.startswith(TRUSTED_PREFIXES)]
+    if unexpected:
+        raise ValueError(f"{path} holds unexpected types {unexpected}; refusing to load it")
+    model: Pipeline = sio.load(path, trusted=untrusted)
+    return model

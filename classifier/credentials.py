@@ -1,0 +1,167 @@
+"""Credentials a posting asks of the candidate: code, required/preferred, evidence sentence.
+
+The vocabulary and its traps are the labeling guide's (docs/labeling-guide.md): the same
+letters often mean something else, and a credential the posting only mentions is not asked.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from classifier.text import Sentence, sentences
+
+# canonical code -> alias pattern (matched case-sensitively for acronyms, see _compile)
+VOCABULARY: dict[str, list[str]] = {
+    "CPC-A": [r"\bCPC[- ]?A\b", r"\bCPC[- ]apprentice\b"],
+    "CPC": [r"\bCPC\b(?![- ]?A\b)(?!-P)", r"(?i:certified professional coder)"],
+    "COC": [r"\bCOC\b", r"(?i:certified outpatient coder)"],
+    "CIC": [r"\bCIC\b", r"(?i:certified inpatient coder)"],
+    "CRC": [r"\bCRC\b", r"(?i:certified risk adjustment coder)"],
+    "CPMA": [r"\bCPMA\b", r"(?i:certified professional medical auditor)"],
+    "CPCO": [r"\bCPCO\b", r"(?i:certified professional compliance officer)"],
+    "CPB": [r"\bCPB\b", r"(?i:certified professional biller)"],
+    "CDEO": [r"\bCDEO\b", r"(?i:certified documentation expert)"],
+    "CEMC": [r"\bCEMC\b", r"(?i:certified (?:e/m|evaluation and management) coder)"],
+    "CCA": [r"\bCCA\b", r"(?i:certified coding associate)"],
+    "CCS-P": [r"\bCCS[- ]P\b", r"(?i:certified coding specialist[- ]+physician)"],
+    "CCS": [r"\bCCS\b(?![- ]P\b)", r"(?i:certified coding specialist)(?![- ]+physician)"],
+    "RHIT": [r"\bRHIT\b", r"(?i:registered health information technician)"],
+    "RHIA": [r"\bRHIA\b", r"(?i:registered health information administrator)"],
+    "CDIP": [r"\bCDIP\b", r"(?i:certified documentation integrity practitioner)"],
+    "CHPS": [r"\bCHPS\b", r"(?i:certified in healthcare privacy and security)"],
+    "CCDS": [r"\bCCDS(?:-O)?\b", r"(?i:certified clinical documentation specialist)"],
+    "ACC": [r"\bACC\b", r"(?i:accredited clinical coder)"],
+    "FACHE": [r"\bFACHE\b", r"(?i:fellow of the american college of healthcare executives)"],
+    "CMPE": [r"\bCMPE\b", r"(?i:certified medical practice executive)"],
+    "CHFP": [r"\bCHFP\b", r"(?i:certified healthcare financial professional)"],
+    "CPHQ": [r"\bCPHQ\b", r"(?i:certified professional in healthcare quality)"],
+    "CHC": [r"\bCHC\b", r"(?i:certified in healthcare compliance)"],
+    "MHSA": [r"\bMHSA\b", r"(?i:master'?s? (?:degree )?(?:of|in) health services administration)"],
+    "MHA": [r"\bMHA\b",
+            r"(?i:master'?s? (?:degree )?(?:of|in) (?:health|healthcare|hospital)"
+            r"(?: care)? administration)"],
+    "MBA": [r"\bMBA\b", r"(?i:master'?s? (?:degree )?(?:of|in) business administration)"],
+    "MPH": [r"\bMPH\b", r"(?i:master'?s? (?:degree )?(?:of|in) public health)"],
+    "RN": [r"\bRN\b", r"\bRGN\b", r"\bRMN\b", r"\bRNLD\b", r"(?i:\bregistered nurse\b)",
+           r"(?i:\bNMC (?:registration|PIN|registered)\b)",
+           r"(?i:\b(?:active|current|valid|unrestricted)[\w ,]{0,30}\b(?:nursing|RN) licen[cs]e)",
+           r"(?i:\blicen[cs]ed as an? (?:registered )?nurse)"],
+}
+_COMPILED = {code: [re.compile(p) for p in pats] for code, pats in VOCABULARY.items()}
+
+# Acronym traps: a mention next to these words means the other sense.
+TRAPS: dict[str, re.Pattern[str]] = {
+    "CIC": re.compile(r"(?i)community interest|\b(?:ltd|limited|healthcare|health|care|trust"
+                      r"|services)\s+CIC\b|\bCIC\s+(?:company|organisation|organization)"),
+    "CPC": re.compile(r"(?i)driver|\bHGV\b|\bLGV\b|\bPCV\b|\bcat(?:egory)? [CDE]\b|lorry"
+                      r"|cost[- ]per[- ]click|\bPPC\b|\bCPM\b|\bCTR\b|tachograph"),
+    "CRC": re.compile(r"(?i)clinical research coordinator|research coordinator|\bCRA\b"
+                      r"|clinical trials?"),
+    "CCS": re.compile(r"(?i)crown commercial|framework|procurement|\bcompiler\b|build system"),
+    "ACC": re.compile(r"(?i)american college of cardiology|\bACC/AHA\b|accident compensation"),
+    "CHC": re.compile(r"(?i)community health cent(?:er|re)s?\s*\(CHC\)|\bCHCs\b"
+                      r"|continuing healthcare|CHC (?:assessment|funding|nurse|team)"),
+    "MBA": re.compile(r"(?i)MBA (?:consulting|group|partners|ltd|llc|inc)"),
+}
+ASK = re.compile(
+    r"(?i)\b(?:requir|must|essential|prefer|desir|a plus|plus\b|nice to have|certif|credential"
+    r"|licen[cs]|registration|registered|hold|holds|possess|qualif|obtain|working towards"
+    r"|eligible|eligibility|accepted|welcome|degree|master|ideal|bonus|candidate|need|have an?"
+    r"|active|current)")
+NOT_ASK = re.compile(
+    r"(?i)\b(?:our|their|your (?:manager|team|supervisor)|reports? to|reporting to|led by"
+    r"|we pay|we cover|reimburse|membership|sponsor|support you|help you|training towards)\b")
+PREFERRED = re.compile(
+    r"(?i)\b(?:preferred|prefer|desirable|desired|a plus|plus\b|nice[- ]to[- ]have|bonus"
+    r"|ideally|advantageous|an advantage|working towards|is helpful|would be helpful|optional"
+    r"|encouraged)")
+REQUIRED = re.compile(
+    r"(?i)\b(?:required|requires?|must|essential|mandatory|necessary|need to|needs to"
+    r"|obtain(?:ed)? within|within \d+ (?:days|months))")
+PREFERRED_HEADING = re.compile(r"(?i)prefer|desir|nice to have|bonus|plus|ideal|additional")
+REQUIRED_HEADING = re.compile(r"(?i)requir|essential|minimum|must|qualif|what you.?ll need"
+                              r"|what we.?re looking for|skills|experience|education|about you")
+OBTAIN = re.compile(r"(?i)(?:obtain|earn|achieve|attain)\w*[^.]{0,40}?within\s+(\w+)\s+"
+                    r"(day|month|year)s?")
+CLAUSE = re.compile(r";|\.\s|, (?=(?:and |or )?(?:[A-Z]{2,}|preferred|required))")
+
+
+@dataclass(frozen=True)
+class Credential:
+    """A credential asked of the candidate."""
+
+    code: str
+    requirement: str  # required | preferred
+    evidence: str
+    obtain_within: str | None = None
+
+
+def _requirement(sentence: Sentence, start: int, end: int) -> str:
+    """required or preferred for the mention at [start, end) of the sentence."""
+    text = sentence.text
+    clauses = [(m.start(), m.end()) for m in CLAUSE.finditer(text)]
+    lo = max([e for s, e in clauses if e <= start], default=0)
+    hi = min([s for s, e in clauses if s >= end], default=len(text))
+    clause = text[lo:hi]
+    if PREFERRED.search(clause):
+        return "preferred"
+    if REQUIRED.search(clause):
+        return "required"
+    pref = [m.start() for m in PREFERRED.finditer(text)]
+    req = [m.start() for m in REQUIRED.finditer(text)]
+    if pref and not req:
+        return "preferred"
+    if req and not pref:
+        return "required"
+    if pref and req:
+        after = sorted((p, "preferred") for p in pref if p >= end) + \
+            sorted((r, "required") for r in req if r >= end)
+        if after:
+            return min(after)[1]
+        return max([(p, "preferred") for p in pref] + [(r, "required") for r in req])[1]
+    if PREFERRED_HEADING.search(sentence.heading):
+        return "preferred"
+    return "required"
+
+
+def _is_ask(sentence: Sentence, start: int, end: int) -> bool:
+    """Whether the mention asks it of the candidate (not our team's, not a perk)."""
+    text = sentence.text
+    window = text[max(0, start - 40):min(len(text), end + 25)]
+    if NOT_ASK.search(window) and not REQUIRED.search(window) and not PREFERRED.search(window):
+        return False
+    if re.match(r"[- ]?(?:certified|credentialed)\s+(?:team|staff|coders|auditors|colleagues)",
+                text[end:end + 30], re.I):
+        return False
+    heading_asks = bool(REQUIRED_HEADING.search(sentence.heading)
+                        or PREFERRED_HEADING.search(sentence.heading))
+    return heading_asks or bool(ASK.search(text))
+
+
+def extract_credentials(text: str, title: str = "") -> list[Credential]:
+    """Every vocabulary credential the posting asks for, strongest requirement kept per code."""
+    found: dict[str, Credential] = {}
+    for sentence in sentences(text):
+        taken: list[tuple[int, int]] = []
+        for code, patterns in _COMPILED.items():
+            trap = TRAPS.get(code)
+            for pattern in patterns:
+                for match in pattern.finditer(sentence.text):
+                    start, end = match.span()
+                    if any(s <= start < e for s, e in taken):
+                        continue  # e.g. "CPC-A" already claimed the CPC letters
+                    if trap and trap.search(sentence.text):
+                        continue
+                    if not _is_ask(sentence, start, end):
+                        continue
+                    taken.append((start, end))
+                    requirement = _requirement(sentence, start, end)
+                    obtain = OBTAIN.search(sentence.text)
+                    cred = Credential(code, requirement, sentence.text,
+                                      f"{obtain.group(1)} {obtain.group(2)}s" if obtain else None)
+                    old = found.get(code)
+                    if old is None or (old.requirement == "preferred"
+                                       and requirement == "required"):
+                        found[code] = cred
+    return list(found.values())

@@ -1,0 +1,1 @@
+"""Everything after parsing: normalize, deduplicate, store, classify, summarize, export."""

@@ -1,0 +1,329 @@
+"""The `hcjobs` command line: one subcommand per job, each a thin layer over the pipeline."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _db_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", metavar="URL", default=None,
+                        help="database URL (default: $HCJOBS_DATABASE_URL or sqlite:///jobs.db)")
+
+
+def _sources_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--sources", metavar="PATH", default=None,
+                        help="sources TOML file (default: $HCJOBS_SOURCES or the bundled one)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hcjobs",
+        description="Collect healthcare job postings, tag them (coding / administration / "
+                    "other, remote, credentials) and keep a clean history.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("demo", help="crawl the bundled demo board offline, tag, store, summarize",
+                       description="Start the bundled demo job board on localhost, crawl it "
+                                   "with the real spiders, tag every posting, store it and "
+                                   "print a summary. Needs no network.")
+    _db_options(p)
+
+    p = sub.add_parser("crawl", help="run sources once (all enabled ones, or --source NAME)",
+                       description="Crawl sources now, store what they list, tag new and "
+                                   "changed postings. Exit 1 when a source failed.")
+    _db_options(p)
+    _sources_option(p)
+    p.add_argument("--source", action="append", metavar="NAME",
+                   help="crawl only this source (repeatable)")
+    p.add_argument("--timeout", type=float, default=3600, help="seconds before the crawl stops")
+    p.add_argument("--log-level", default="WARNING", help="Scrapy log level")
+
+    p = sub.add_parser("runs", help="crawl history: status, counts and errors per run",
+                       description="List recent crawl runs, newest first.")
+    _db_options(p)
+    p.add_argument("--source", metavar="NAME", help="only runs of this source")
+    p.add_argument("--status", choices=["running", "ok", "failed", "interrupted"])
+    p.add_argument("--limit", type=int, default=20)
+
+    p = sub.add_parser("classify", help="tag postings from a JSONL file (no database)",
+                       description='Input lines: {"id", "title", "text", "company"?, '
+                                   '"location"?, "html"?}. Output lines: id, category, '
+                                   "category_scores, remote, remote_evidence, remote_states, "
+                                   "credentials, model_version.")
+    p.add_argument("--input", required=True, help="input JSONL file ('-' for stdin)")
+    p.add_argument("--output", required=True, help="output JSONL file ('-' for stdout)")
+
+    p = sub.add_parser("export", help="write postings.jsonl and stats.json",
+                       description="Export one summary per canonical posting and the store's "
+                                   "counts.")
+    _db_options(p)
+    p.add_argument("--out", required=True, type=Path, help="output folder")
+
+    p = sub.add_parser("train", help="train the category model on the project's corpus",
+                       description="Fit the category model, save it (skops) with metrics.json.")
+    p.add_argument("--out", type=Path, default=None, help="folder (default: the model cache)")
+
+    p = sub.add_parser("evaluate", help="measure the tagger on labeled postings",
+                       description="Accuracy and credential precision/recall on a labeled "
+                                   "JSONL file (labels as in docs/labeling-guide.md).")
+    p.add_argument("--data", required=True, action="append", help="labeled JSONL (repeatable)")
+    p.add_argument("--errors", type=int, default=0, help="print this many misclassified rows")
+
+    p = sub.add_parser("retag", help="tag every stored posting again with the current model")
+    _db_options(p)
+
+    p = sub.add_parser("sources", help="list the configured sources",
+                       description="Check the sources file and list its entries.")
+    _sources_option(p)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler = COMMANDS[args.command]
+    try:
+        return handler(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _store(args: argparse.Namespace) -> tuple[Any, str]:
+    from pipeline.db import open_store, resolve_url
+
+    url = resolve_url(args.db)
+    return open_store(url), url
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from classifier.tagger import Tagger
+    from pipeline.crawl import run_crawl
+    from pipeline.demo.board import DemoBoard, demo_sources
+    from pipeline.tagging import tag_pending
+
+    started = time.monotonic()
+    engine, url = _store(args)
+    with DemoBoard() as board:
+        entries = demo_sources(board.board, board.url)
+        print(f"Demo board serving {sum(len(e['postings']) for e in board.board['employers'])} "
+              f"postings of {len(entries)} employers at {board.url}")
+        result = run_crawl(engine, url, entries, timeout=600)
+    tagged = tag_pending(engine, Tagger.load())
+    _print_runs(engine, result.run_ids)
+    print(f"Tagged {tagged} new or changed postings in {time.monotonic() - started:.1f} s.\n")
+    _print_summary(engine)
+    print(f"\nStored in {url}. Look further:\n"
+          "  hcjobs runs                  crawl history with counts and errors\n"
+          "  hcjobs export --out export/  postings.jsonl + stats.json\n"
+          "  hcjobs classify --input IN.jsonl --output OUT.jsonl")
+    return EXIT_OK if all(r.status == "ok" for _, r in _runs_of(engine, result.run_ids)) \
+        else EXIT_FAILED
+
+
+def _runs_of(engine: Any, run_ids: list[int]) -> list[Any]:
+    from pipeline.crawl import run_rows
+
+    return run_rows(engine, run_ids)
+
+
+def _print_runs(engine: Any, run_ids: list[int]) -> None:
+    rows = _runs_of(engine, run_ids)
+    print(f"{'source':<28} {'status':<11} {'seen':>5} {'new':>5} {'chg':>5} {'drop':>5}  error")
+    for name, run in rows:
+        err = (run.error or "")[:70]
+        print(f"{name:<28} {run.status:<11} {run.seen:>5} {run.new:>5} {run.changed:>5} "
+              f"{run.dropped:>5}  {err}")
+
+
+def _print_summary(engine: Any) -> None:
+    from pipeline.summary import store_stats
+
+    stats = store_stats(engine)
+    p = stats["postings"]
+    print(f"Postings: {p['open']} open, {p['duplicates']} duplicates collapsed, "
+          f"{p['total']} stored.")
+    print(f"\n{'category':<16}{'remote':>8}{'hybrid':>8}{'onsite':>8}{'total':>8}")
+    for cat, row in stats["category_by_remote"].items():
+        print(f"{cat:<16}{row['remote']:>8}{row['hybrid']:>8}{row['onsite']:>8}"
+              f"{sum(row.values()):>8}")
+    print(f"\n{'credential':<12}{'required':>10}{'preferred':>11}")
+    for code, n in list(stats["credentials"].items())[:12]:
+        print(f"{code:<12}{n['required']:>10}{n['preferred']:>11}")
+
+
+def cmd_crawl(args: argparse.Namespace) -> int:
+    from classifier.tagger import Tagger
+    from pipeline.crawl import run_crawl
+    from pipeline.sources import SourceError, load_sources, select_sources
+    from pipeline.tagging import tag_pending
+
+    try:
+        entries = select_sources(load_sources(args.sources), args.source)
+    except SourceError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if not entries:
+        print("no enabled sources to crawl", file=sys.stderr)
+        return EXIT_OK
+    engine, url = _store(args)
+    result = run_crawl(engine, url, entries, timeout=args.timeout, log_level=args.log_level)
+    tagged = tag_pending(engine, Tagger.load())
+    _print_runs(engine, result.run_ids)
+    print(f"Tagged {tagged} new or changed postings.")
+    if result.exit_code not in (0,):
+        print(f"crawl process ended with status {result.exit_code}:\n{result.log[-2000:]}",
+              file=sys.stderr)
+    ok = all(r.status == "ok" for _, r in _runs_of(engine, result.run_ids))
+    return EXIT_OK if ok else EXIT_FAILED
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from pipeline.db import has_schema, make_engine, session_scope
+    from pipeline.models import CrawlRun, Source
+
+    engine = make_engine(args.db)
+    if not has_schema(engine):
+        print("no crawl history yet: run `hcjobs demo` or `hcjobs crawl` first", file=sys.stderr)
+        return EXIT_FAILED
+    with session_scope(engine) as session:
+        query = (select(Source.name, CrawlRun).join(CrawlRun, CrawlRun.source_id == Source.id)
+                 .order_by(CrawlRun.id.desc()).limit(args.limit))
+        if args.source:
+            query = query.where(Source.name == args.source)
+        if args.status:
+            query = query.where(CrawlRun.status == args.status)
+        rows = session.execute(query).all()
+        print(f"{'run':>5} {'source':<26} {'started (UTC)':<17} {'secs':>6} {'status':<11} "
+              f"{'seen':>5} {'new':>5} {'chg':>5} {'drop':>5}  error")
+        for name, run in rows:
+            secs = ((run.finished_at - run.started_at).total_seconds()
+                    if run.finished_at else None)
+            started = run.started_at.strftime("%Y-%m-%d %H:%M")
+            print(f"{run.id:>5} {name:<26} {started:<17} "
+                  f"{'' if secs is None else f'{secs:.1f}':>6} {run.status:<11} {run.seen:>5} "
+                  f"{run.new:>5} {run.changed:>5} {run.dropped:>5}  {(run.error or '')[:80]}")
+    return EXIT_OK
+
+
+def _read_classify_input(path: str) -> tuple[list[dict[str, Any]], list[str]]:
+    from pipeline.normalize import fix_encoding, html_to_text
+
+    postings: list[dict[str, Any]] = []
+    problems: list[str] = []
+    stream = sys.stdin if path == "-" else open(path, encoding="utf-8")  # noqa: SIM115
+    with stream:
+        for number, line in enumerate(stream, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                if not isinstance(row, dict) or "id" not in row:
+                    raise ValueError("a line needs an object with an 'id'")
+            except ValueError as exc:
+                problems.append(f"{path}:{number}: skipped: {exc}")
+                continue
+            text = row.get("text")
+            if not text and row.get("html"):
+                text = html_to_text(fix_encoding(str(row["html"])))
+            postings.append({**row, "text": text or ""})
+    return postings, problems
+
+
+def cmd_classify(args: argparse.Namespace) -> int:
+    from classifier.tagger import Tagger
+
+    try:
+        postings, problems = _read_classify_input(args.input)
+    except OSError as exc:
+        print(f"error: cannot read {args.input}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_USAGE
+    tagger = Tagger.load()
+    out = sys.stdout if args.output == "-" else open(args.output, "w", encoding="utf-8")  # noqa: SIM115
+    with out:
+        for start in range(0, len(postings), 1000):
+            for result in tagger.tag(postings[start:start + 1000]):
+                result.pop("remote_confidence", None)
+                out.write(json.dumps(result, ensure_ascii=False) + "\n")
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    print(f"tagged {len(postings)} postings ({len(problems)} lines skipped)", file=sys.stderr)
+    return EXIT_FAILED if problems else EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from pipeline.export import export
+
+    engine, _ = _store(args)
+    count, postings, stats = export(engine, args.out)
+    print(f"wrote {count} postings to {postings} and counts to {stats}")
+    return EXIT_OK
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from classifier.category import train
+
+    _, metrics = train(args.out)
+    print(json.dumps(metrics, indent=2))
+    return EXIT_OK
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from classifier.corpus import read_labeled
+    from classifier.evaluate import evaluate
+    from classifier.tagger import Tagger
+
+    try:
+        rows = [r for path in args.data for r in read_labeled(path)]
+    except (OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    report = evaluate(Tagger.load(), rows)
+    errors = report.pop("errors")
+    print(json.dumps(report, indent=2))
+    for err in errors[: args.errors]:
+        print(json.dumps(err, ensure_ascii=False))
+    return EXIT_OK
+
+
+def cmd_retag(args: argparse.Namespace) -> int:
+    from classifier.tagger import Tagger
+    from pipeline.tagging import tag_pending
+
+    engine, _ = _store(args)
+    print(f"re-tagged {tag_pending(engine, Tagger.load(), retag=True)} postings")
+    return EXIT_OK
+
+
+def cmd_sources(args: argparse.Namespace) -> int:
+    from pipeline.sources import SourceError, default_sources_path, load_sources
+
+    try:
+        entries = load_sources(args.sources)
+    except SourceError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"{args.sources or default_sources_path()}: {len(entries)} sources")
+    for e in entries:
+        flag = "" if e["enabled"] else " (disabled)"
+        print(f"  {e['name']:<32} {e['kind']:<16} {e.get('schedule', '-'):<16}{flag}")
+    return EXIT_OK
+
+
+COMMANDS = {
+    "demo": cmd_demo, "crawl": cmd_crawl, "runs": cmd_runs, "classify": cmd_classify,
+    "export": cmd_export, "train": cmd_train, "evaluate": cmd_evaluate, "retag": cmd_retag,
+    "sources": cmd_sources,
+}
+
+if __name__ == "__main__":
+    raise SystemExit(main())

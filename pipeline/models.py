@@ -1,0 +1,143 @@
+"""SQLAlchemy 2.0 typed models: the store's schema (changed only through Alembic)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    """Declarative base; JSON columns map to JSON on SQLite and PostgreSQL alike."""
+
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Source(Base):
+    """A configured board (one line of the sources file), mirrored so runs can point at it."""
+
+    __tablename__ = "sources"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(50))
+    config: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    runs: Mapped[list[CrawlRun]] = relationship(back_populates="source")
+
+
+class CrawlRun(Base):
+    """One crawl of one source: its outcome, counts and errors."""
+
+    __tablename__ = "crawl_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"), index=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # running | ok | failed | interrupted
+    status: Mapped[str] = mapped_column(String(20), default="running")
+    seen: Mapped[int] = mapped_column(Integer, default=0)
+    new: Mapped[int] = mapped_column(Integer, default=0)
+    changed: Mapped[int] = mapped_column(Integer, default=0)
+    dropped: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    stats: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    source: Mapped[Source] = relationship(back_populates="runs")
+
+
+class Posting(Base):
+    """One job posting as one source lists it, with its raw payload and clean text."""
+
+    __tablename__ = "postings"
+    __table_args__ = (UniqueConstraint("source_id", "external_id", name="uq_posting_source_ext"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"), index=True)
+    external_id: Mapped[str] = mapped_column(String(200))
+    url: Mapped[str | None] = mapped_column(Text)
+    canonical_url: Mapped[str | None] = mapped_column(Text, index=True)
+    title: Mapped[str] = mapped_column(Text)
+    company: Mapped[str | None] = mapped_column(Text)
+    location: Mapped[str | None] = mapped_column(Text)
+    state: Mapped[str | None] = mapped_column(String(2))
+    country: Mapped[str | None] = mapped_column(String(2))
+    employment_type: Mapped[str | None] = mapped_column(String(50))
+    posted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    posted_raw: Mapped[str | None] = mapped_column(Text)
+    valid_through: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    salary_min: Mapped[float | None] = mapped_column(Float)
+    salary_max: Mapped[float | None] = mapped_column(Float)
+    salary_currency: Mapped[str | None] = mapped_column(String(3))
+    salary_period: Mapped[str | None] = mapped_column(String(10))
+    html: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text, default="")
+    hints: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    raw: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    times_seen: Mapped[int] = mapped_column(Integer, default=1)
+    # open | closed
+    status: Mapped[str] = mapped_column(String(10), default="open")
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("postings.id"))
+    duplicate_reason: Mapped[str | None] = mapped_column(String(50))
+
+    tag: Mapped[Tag | None] = relationship(back_populates="posting", uselist=False)
+
+
+class Tag(Base):
+    """The classifier's output for one posting's content, stamped with the model version."""
+
+    __tablename__ = "tags"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    posting_id: Mapped[int] = mapped_column(ForeignKey("postings.id"), unique=True)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    category: Mapped[str] = mapped_column(String(20), index=True)
+    category_scores: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    remote: Mapped[str] = mapped_column(String(10), index=True)
+    remote_confidence: Mapped[float] = mapped_column(Float, default=0.0)
+    remote_evidence: Mapped[str | None] = mapped_column(Text)
+    remote_states: Mapped[list[Any]] = mapped_column(default=list)
+    model_version: Mapped[str] = mapped_column(String(80))
+    tagged_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    posting: Mapped[Posting] = relationship(back_populates="tag")
+    credentials: Mapped[list[CredentialTag]] = relationship(
+        back_populates="tag", cascade="all, delete-orphan"
+    )
+
+
+class CredentialTag(Base):
+    """One credential a posting asks for: code, required/preferred, and the sentence saying so."""
+
+    __tablename__ = "credentials"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tag_id: Mapped[int] = mapped_column(ForeignKey("tags.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(String(10), index=True)
+    requirement: Mapped[str] = mapped_column(String(10))
+    evidence: Mapped[str | None] = mapped_column(Text)
+
+    tag: Mapped[Tag] = relationship(back_populates="credentials")
+
+
+Index("ix_postings_status", Posting.status)

@@ -1,0 +1,73 @@
+"""Classify new and changed postings in batches and store their tags."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, or_, select
+from sqlalchemy.orm import selectinload
+
+from classifier.tagger import Tagger
+from pipeline.db import session_scope
+from pipeline.models import CredentialTag, Posting, Tag
+from pipeline.store import utcnow
+
+BATCH = 500
+
+
+def tag_pending(engine: Engine, tagger: Tagger, *, retag: bool = False) -> int:
+    """Tag every posting whose tag is missing, stale (content changed) or from another model.
+
+    `retag` re-tags everything. Each batch commits on its own, so an interruption keeps the
+    batches already done. Returns how many postings were tagged.
+    """
+    total = 0
+    last_id = 0
+    while True:
+        with session_scope(engine) as session:
+            query = (
+                select(Posting)
+                .outerjoin(Tag, Tag.posting_id == Posting.id)
+                .where(Posting.id > last_id)
+                .options(selectinload(Posting.tag).selectinload(Tag.credentials))
+                .order_by(Posting.id)
+                .limit(BATCH)
+            )
+            if not retag:
+                query = query.where(or_(Tag.id.is_(None),
+                                        Tag.content_hash != Posting.content_hash,
+                                        Tag.model_version != tagger.version))
+            postings = list(session.scalars(query))
+            if not postings:
+                return total
+            last_id = postings[-1].id
+            results = tagger.tag([_input(p) for p in postings])
+            now = utcnow()
+            for posting, result in zip(postings, results, strict=True):
+                _apply(posting, result, now)
+            total += len(postings)
+
+
+def _input(posting: Posting) -> dict[str, Any]:
+    return {"id": posting.id, "title": posting.title, "text": posting.text,
+            "location": posting.location, "hints": posting.hints}
+
+
+def _apply(posting: Posting, result: dict[str, Any], now: Any) -> None:
+    tag = posting.tag
+    if tag is None:
+        tag = Tag(posting_id=posting.id)
+        posting.tag = tag
+    tag.content_hash = posting.content_hash
+    tag.category = result["category"]
+    tag.category_scores = result["category_scores"]
+    tag.remote = result["remote"]
+    tag.remote_confidence = result["remote_confidence"]
+    tag.remote_evidence = result["remote_evidence"]
+    tag.remote_states = result["remote_states"]
+    tag.model_version = result["model_version"]
+    tag.tagged_at = now
+    tag.credentials = [
+        CredentialTag(code=c["code"], requirement=c["requirement"], evidence=c["evidence"])
+        for c in result["credentials"]
+    ]
