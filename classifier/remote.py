@@ -60,7 +60,7 @@ REMOTE = re.compile(
     r"|\bremote\s*[(\-–:]\s*(?:us|usa|united states|nationwide|within)|\bremote (?:in|within|"
     r"across) (?:the )?(?:us|u\.s\.|united states|\w+ states?)|\bremote,? (?:us|usa)\b"
     r"|\b(?:position|role|job) is remote|\bcan be (?:performed|done|worked) remotely"
-    r"|^remote$")
+    r"|^remote\b(?! (?:patient|monitoring|access|sensing|support|desktop|site))")
 AFTER_TRAINING = re.compile(r"(?i)(?:after|following|once)\b[^.]{0,60}\b(?:training|orientation"
                             r"|onboarding|probation|\d+ (?:days|weeks|months))")
 EXCLUDE = re.compile(r"(?i)(?:not (?:available|open|eligible)|unable to (?:hire|consider|employ)"
@@ -144,8 +144,8 @@ def classify_remote(text: str, title: str = "", hints: dict[str, Any] | None = N
                     location: str | None = None) -> RemoteTag:
     """The remote tag from the text, falling back to structured hints when the text is silent."""
     votes: dict[str, str] = {}
-    for sentence in [*sentences(title), *sentences(text)]:
-        s = sentence.text
+    # the title last: a sentence of the description is the better evidence
+    for s in [*(sentence.text for sentence in sentences(text)), title]:
         if PERK.search(s):
             continue
         if ONSITE.search(s):

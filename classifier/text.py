@@ -28,6 +28,8 @@ def is_heading(line: str) -> bool:
         return False
     if stripped.endswith(":"):
         return True
+    if re.search(r"[.!?;]\s", stripped):  # "Fully remote. Apply now" is prose, not a heading
+        return False
     return not re.search(r"[.!?,;]$", stripped) and stripped[0].isupper()
 
 

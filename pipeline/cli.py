@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="crawl the bundled demo board offline, tag, store, summarize",
                        description="Start the bundled demo job board on localhost, crawl it "
                                    "with the real spiders, tag every posting, store it and "
-                                   "print a summary. Needs no network.")
+                                   "print a summary. Fully offline: needs no network.")
     _db_options(p)
 
     p = sub.add_parser("crawl", help="run sources once (all enabled ones, or --source NAME)",

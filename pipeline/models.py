@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -15,15 +15,40 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timestamps stored in UTC and always read back time-zone aware.
+
+    SQLite keeps no time zone, so without this a value written as UTC comes back naive and
+    stops comparing equal to what was written.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: store times with a time zone")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class Base(DeclarativeBase):
     """Declarative base; JSON columns map to JSON on SQLite and PostgreSQL alike."""
 
-    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON, datetime: UTCDateTime}
 
 
 class Source(Base):
@@ -36,7 +61,7 @@ class Source(Base):
     kind: Mapped[str] = mapped_column(String(50))
     config: Mapped[dict[str, Any]] = mapped_column(default=dict)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column()
 
     runs: Mapped[list[CrawlRun]] = relationship(back_populates="source")
 
@@ -48,8 +73,8 @@ class CrawlRun(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"), index=True)
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime] = mapped_column()
+    finished_at: Mapped[datetime | None] = mapped_column()
     # running | ok | failed | interrupted
     status: Mapped[str] = mapped_column(String(20), default="running")
     seen: Mapped[int] = mapped_column(Integer, default=0)
@@ -79,9 +104,9 @@ class Posting(Base):
     state: Mapped[str | None] = mapped_column(String(2))
     country: Mapped[str | None] = mapped_column(String(2))
     employment_type: Mapped[str | None] = mapped_column(String(50))
-    posted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    posted_at: Mapped[datetime | None] = mapped_column()
     posted_raw: Mapped[str | None] = mapped_column(Text)
-    valid_through: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    valid_through: Mapped[datetime | None] = mapped_column()
     salary_min: Mapped[float | None] = mapped_column(Float)
     salary_max: Mapped[float | None] = mapped_column(Float)
     salary_currency: Mapped[str | None] = mapped_column(String(3))
@@ -91,12 +116,12 @@ class Posting(Base):
     hints: Mapped[dict[str, Any]] = mapped_column(default=dict)
     raw: Mapped[dict[str, Any]] = mapped_column(default=dict)
     content_hash: Mapped[str] = mapped_column(String(64))
-    first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    first_seen: Mapped[datetime] = mapped_column()
+    last_seen: Mapped[datetime] = mapped_column()
     times_seen: Mapped[int] = mapped_column(Integer, default=1)
     # open | closed
     status: Mapped[str] = mapped_column(String(10), default="open")
-    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column()
     duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("postings.id"))
     duplicate_reason: Mapped[str | None] = mapped_column(String(50))
 
@@ -118,7 +143,7 @@ class Tag(Base):
     remote_evidence: Mapped[str | None] = mapped_column(Text)
     remote_states: Mapped[list[Any]] = mapped_column(default=list)
     model_version: Mapped[str] = mapped_column(String(80))
-    tagged_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    tagged_at: Mapped[datetime] = mapped_column()
 
     posting: Mapped[Posting] = relationship(back_populates="tag")
     credentials: Mapped[list[CredentialTag]] = relationship(

@@ -32,7 +32,8 @@ UK_WORDS = ("england", "scotland", "wales", "northern ireland", "united kingdom"
 
 TRACKING_PARAMS = re.compile(r"^(utm_.*|gclid|fbclid|mc_[ce]id|ref|src|source|gh_src|lever-.*)$",
                              re.IGNORECASE)
-ESCAPED_TAG = re.compile(r"&lt;/?(p|div|ul|ol|li|br|h[1-6]|strong|b|em|span|a)\b", re.IGNORECASE)
+ESCAPED_TAG = re.compile(r"&(?:amp;)*lt;/?(p|div|ul|ol|li|br|h[1-6]|strong|b|em|span|a)\b",
+                         re.IGNORECASE)
 BLOCK_TAGS = {"p", "div", "section", "article", "br", "tr", "table", "ul", "ol", "header",
               "footer"}
 HEADING_TAGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
@@ -189,7 +190,8 @@ def canonical_url(url: str | None) -> str | None:
                        netloc, path, urlencode(sorted(query)), ""))
 
 
-PERIODS = {"HOUR": "hour", "DAY": "day", "WEEK": "week", "MONTH": "month", "YEAR": "year"}
+PERIODS = {"HOUR": "hour", "DAY": "day", "WEEK": "week", "MONTH": "month", "YEAR": "year",
+           "CHART": "chart"}
 
 
 def parse_salary(value: dict[str, Any] | None) -> dict[str, Any]:
@@ -215,6 +217,44 @@ def parse_salary(value: dict[str, Any] | None) -> dict[str, Any]:
     unit = str(value.get("unit") or "").upper()
     return {"min": low, "max": high, "currency": value.get("currency") or None,
             "period": PERIODS.get(unit)}
+
+
+PAY = re.compile(
+    r"(?P<cur>[$£€])\s?(?P<lo>\d[\d,]*(?:\.\d+)?)\s?(?P<k1>[kK])?"
+    r"(?:\s*(?:-|–|—|to)\s*[$£€]?\s?(?P<hi>\d[\d,]*(?:\.\d+)?)\s?(?P<k2>[kK])?)?"
+    r"(?:\s*(?:USD|GBP|EUR))?"
+    r"(?:\s*(?:per|an|a|/|each)\s*(?P<per>hour|hr|year|yr|annum|month|week|day|chart|encounter))?"
+    r"(?P<annual>\s*annually)?", re.IGNORECASE)
+CURRENCY = {"$": "USD", "£": "GBP", "€": "EUR"}
+PERIOD_ALIASES = {"hr": "hour", "yr": "year", "annum": "year", "encounter": "chart"}
+
+
+def parse_salary_text(text: str) -> dict[str, Any]:
+    """Pay stated in the text ("$22.50 - $28.00 per hour", "$96k-$118k", "$2.10 per chart").
+
+    Without a stated period, amounts under 200 are taken as hourly and over 10,000 as yearly;
+    anything else is left empty rather than guessed.
+    """
+    for match in PAY.finditer(text):
+        def amount(raw: str | None, k: str | None) -> float | None:
+            if raw is None:
+                return None
+            return float(raw.replace(",", "")) * (1000 if k else 1)
+
+        low = amount(match.group("lo"), match.group("k1"))
+        high = amount(match.group("hi"), match.group("k2") or match.group("k1"))
+        period = match.group("per")
+        period = PERIOD_ALIASES.get(period.lower(), period.lower()) if period else None
+        if match.group("annual"):
+            period = "year"
+        top = max(v for v in (low, high) if v is not None)
+        if period is None:
+            period = "hour" if top < 200 else "year" if top >= 10000 else None
+        if period is None or (low is not None and low < 1):
+            continue
+        return parse_salary({"min": low, "max": high if high is not None else low,
+                             "currency": CURRENCY[match.group("cur")], "unit": period.upper()})
+    return {}
 
 
 def content_hash(*parts: str | None) -> str:
@@ -253,6 +293,6 @@ def normalize(item: dict[str, Any], now: datetime) -> Normalized:
         valid_through=parse_date(item.get("valid_through_raw"), now),
         employment_type=item.get("employment_type"),
         canonical_url=canonical_url(item.get("url")),
-        salary=parse_salary(item.get("salary")),
+        salary=parse_salary(item.get("salary")) or parse_salary_text(text),
         content_hash=content_hash(title, company, location, text),
     )

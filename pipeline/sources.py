@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_SOURCES = "sources.toml"
-HEADER = re.compile(r"^\s*\[\[\s*source\s*\]\]", re.MULTILINE)
+HEADER = re.compile(r"^[ \t]*\[\[[ \t]*source[ \t]*\]\]", re.MULTILINE)
 COMMON_KEYS = {"name", "kind", "schedule", "enabled", "base_url", "company"}
 
 

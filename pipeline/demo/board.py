@@ -40,11 +40,27 @@ def _mojibake(text: str) -> str:
     return text.encode("utf-8").decode("sloppy-windows-1252")
 
 
+def pay_paragraph(salary: dict[str, Any] | None) -> str:
+    """A pay-transparency paragraph, as boards without a salary field put it in the text."""
+    if not salary:
+        return ""
+    per = {"HOUR": "per hour", "YEAR": "per year", "MONTH": "per month"}.get(
+        str(salary.get("unit")), "")
+    symbol = {"USD": "$", "GBP": "£"}.get(str(salary.get("currency")), "$")
+
+    def fmt(v: float) -> str:
+        return f"{symbol}{v:,.2f}" if v < 1000 else f"{symbol}{v:,.0f}"
+
+    return (f"<p><strong>Pay range:</strong> {fmt(salary['min'])} - {fmt(salary['max'])} "
+            f"{per}</p>")
+
+
 def greenhouse_jobs(employer: dict[str, Any]) -> dict[str, Any]:
     """The Greenhouse `jobs?content=true` response for one employer."""
     jobs = []
     for index, p in enumerate(employer["postings"]):
-        body = _mojibake(p["html"]) if p.get("mojibake") else p["html"]
+        body = (_mojibake(p["html"]) if p.get("mojibake") else p["html"]) + \
+            pay_paragraph(p.get("salary"))
         metadata = None
         if p.get("workplace"):
             metadata = [{"id": 9000 + index, "name": "Workplace Type",

@@ -1,0 +1,151 @@
+"""The tagger: credentials and remote extraction on the guide's hard cases, the category model
+on the held-out evaluation sets, and model persistence."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from classifier import category
+from classifier.corpus import load_corpus, read_labeled
+from classifier.credentials import extract_credentials
+from classifier.evaluate import evaluate
+from classifier.remote import classify_remote, eligible_states
+from classifier.tagger import Tagger
+
+
+def creds(text: str) -> dict[str, str]:
+    return {c.code: c.requirement for c in extract_credentials(text)}
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Requirements\n- CPC or CCS required\n- CRC preferred", {"CPC": "required",
+                                                             "CCS": "required",
+                                                             "CRC": "preferred"}),
+    ("Qualifications:\n- Active CPC, COC or CIC credential", {"CPC": "required",
+                                                              "COC": "required",
+                                                              "CIC": "required"}),
+    ("Preferred Qualifications\n- RHIT/RHIA\n- CCS-P", {"RHIT": "preferred", "RHIA": "preferred",
+                                                        "CCS-P": "preferred"}),
+    ("Certified Professional Coder (CPC) required; CPC-A welcome.",
+     {"CPC": "required", "CPC-A": "required"}),  # an accepted alternative is required
+    ("Must obtain CRC certification within 6 months of hire.", {"CRC": "required"}),
+    ("Essential\n- Accredited Clinical Coder status\nDesirable\n- Working towards ACC",
+     {"ACC": "required"}),
+    ("Master's in Health Administration or MBA preferred. FACHE a plus.",
+     {"MHA": "preferred", "MBA": "preferred", "FACHE": "preferred"}),
+    ("Active registered nurse license required for this CDI role. CCDS or CDIP preferred.",
+     {"RN": "required", "CCDS": "preferred", "CDIP": "preferred"}),
+    # traps: the same letters in another sense, and mentions that ask nothing of the candidate
+    ("We are a Community Interest Company (CIC) providing GP services.", {}),
+    ("Category C licence and Driver CPC card required.", {}),
+    ("Manage PPC campaigns and reduce CPC (cost-per-click) across channels. Required.", {}),
+    ("Support the Clinical Research Coordinator (CRC) with study visits. Required: BSc.", {}),
+    ("Our CPC-certified team will mentor you.", {}),
+    ("You will report to our RHIA-credentialed HIM Director.", {}),
+    ("We pay for your AAPC membership and CPC exam.", {}),
+    ("Bid on Crown Commercial Service (CCS) framework tenders. Procurement experience essential.",
+     {}),
+])
+def test_credentials(text: str, expected: dict[str, str]) -> None:
+    assert creds(text) == expected
+
+
+def test_credential_evidence_is_the_sentence() -> None:
+    (cred,) = extract_credentials("About us\nWe code charts.\nRequirements\n- CCS required.")
+    assert cred.evidence == "CCS required."
+
+
+@pytest.mark.parametrize(("text", "hints", "location", "label"), [
+    ("This is a fully remote position. Work from home anywhere in the US.", None, None, "remote"),
+    ("Hybrid: three days a week in our Dayton office.", None, None, "hybrid"),
+    ("This is not a remote position. You will work at the clinic.", None, None, "onsite"),
+    ("This role is fully on-site at our hospital.", {"workplaceType": "remote"}, "Remote",
+     "onsite"),
+    ("Enjoy work from anywhere for one month a year!\nYou will code at our Tampa office.",
+     None, None, "onsite"),
+    ("Remote after 90 days of on-site training.", None, None, "remote"),
+    ("After 90 days of orientation you may work 2 days from home.", None, None, "hybrid"),
+    ("We offer flexible working including home working.", None, None, "hybrid"),
+    ("Code charts accurately.", {"jobLocationType": "TELECOMMUTE"}, None, "remote"),
+    ("Code charts accurately.", None, "Remote - US", "remote"),
+    ("Code charts accurately.", None, "Columbus, OH", "onsite"),
+])
+def test_remote(text: str, hints: dict[str, str] | None, location: str | None,
+                label: str) -> None:
+    tag = classify_remote(text, "", hints, location)
+    assert tag.label == label
+    if label != "onsite" or tag.evidence:
+        assert tag.evidence
+
+
+def test_remote_evidence_prefers_text_over_hint() -> None:
+    tag = classify_remote("Work from home, US only.", "", {"workplaceType": "on-site"}, None)
+    assert tag.label == "remote" and tag.evidence == "Work from home, US only."
+
+
+@pytest.mark.parametrize(("text", "states"), [
+    ("Remote. Must reside in OH, KY or IN.", ["IN", "KY", "OH"]),
+    ("Fully remote; open to residents of Texas, Oklahoma and Louisiana.", ["LA", "OK", "TX"]),
+    ("Remote (US). Not available to residents of CA or NY.", None),
+    ("Remote anywhere in the US.", []),
+])
+def test_eligible_states(text: str, states: list[str] | None) -> None:
+    got = eligible_states(text)
+    if states is None:  # an exclusion: every state but those
+        assert "CA" not in got and "NY" not in got and "OH" in got and len(got) == 49
+    else:
+        assert got == states
+
+
+def test_model_round_trip_and_metrics(tmp_path: Path) -> None:
+    model, metrics = category.train(tmp_path, cv=False)
+    assert (tmp_path / "category.skops").exists() and (tmp_path / "metrics.json").exists()
+    assert metrics["n_train"] == len(load_corpus())
+    loaded = category.load(tmp_path)
+    probe = category.frame([{"title": "Inpatient Coding Specialist",
+                             "text": "Assign ICD-10-CM and PCS codes; CCS required."},
+                            {"title": "Practice Manager",
+                             "text": "Run the practice: staffing, budget, operations."},
+                            {"title": "Registered Nurse", "text": "Deliver bedside care."}])
+    assert list(loaded.predict(probe)) == list(model.predict(probe))
+    assert list(loaded.predict(probe)) == ["coding", "administration", "other"]
+
+
+def test_tagger_output_shape() -> None:
+    tagger = Tagger.load()
+    (out,) = tagger.tag([{"id": "x", "title": "Remote Risk Adjustment Coder",
+                          "text": "Fully remote. Requirements\n- CRC required"}])
+    assert out["category"] == "coding"
+    assert set(out["category_scores"]) == {"coding", "administration", "other"}
+    assert abs(sum(out["category_scores"].values()) - 1) < 1e-3
+    assert out["remote"] == "remote" and out["remote_evidence"] == "Fully remote."
+    assert out["credentials"] == [{"code": "CRC", "requirement": "required",
+                                   "evidence": "CRC required"}]
+    assert out["model_version"] == category.model_version()
+
+
+def test_training_corpus_is_consistent_with_extractors() -> None:
+    """The extractors agree with the corpus labels on most of the corpus (a regression guard:
+    the corpus is the project's own and labeled by the guide)."""
+    report = evaluate(Tagger.load(), load_corpus())
+    assert report["remote_accuracy"] >= 0.85
+    assert report["credentials_with_requirement"]["f1"] >= 0.8
+
+
+# Held-out measures: the figures are reported by bench/quality.py; these floors catch a
+# regression without pinning the exact numbers.
+def test_held_out_us_sets(shared_data: Path) -> None:
+    rows = read_labeled(shared_data / "dev_us_a.jsonl") + \
+        read_labeled(shared_data / "dev_us_b.jsonl")
+    report = evaluate(Tagger.load(), rows)
+    assert report["category_accuracy"] >= 0.88
+    assert report["remote_accuracy"] >= 0.93
+    assert report["credentials_with_requirement"]["f1"] >= 0.88
+
+
+def test_held_out_real_postings(shared_data: Path) -> None:
+    report = evaluate(Tagger.load(), read_labeled(shared_data / "dev.jsonl"))
+    assert report["category_accuracy"] >= 0.80
+    assert report["remote_accuracy"] >= 0.85

@@ -1,0 +1,155 @@
+"""End to end: the real spiders crawl the demo board over real HTTP into a real database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+
+from classifier.tagger import Tagger
+from pipeline.crawl import run_crawl, run_rows
+from pipeline.db import open_store, session_scope
+from pipeline.demo.board import DemoBoard, demo_sources, load_board
+from pipeline.models import Posting, Source, Tag
+from pipeline.tagging import tag_pending
+
+
+def _by_ext(engine: Engine) -> dict[str, Posting]:
+    with session_scope(engine) as session:
+        return {p.external_id: p for p in session.scalars(select(Posting))}
+
+
+def _nasty(board: DemoBoard, what: str) -> dict[str, Any]:
+    """The demo posting marked with a given nasty case."""
+    for employer in board.board["employers"]:
+        for posting in employer["postings"]:
+            if what in posting.get("nasty", "") or posting.get(what):
+                return posting
+    raise LookupError(what)
+
+
+def test_demo_board_crawl_stores_clean_postings(board: DemoBoard, sqlite_url: str) -> None:
+    engine = open_store(sqlite_url)
+    entries = demo_sources(board.board, board.url)
+    result = run_crawl(engine, sqlite_url, entries, timeout=120)
+    assert result.exit_code == 0, result.log
+
+    runs = dict(run_rows(engine, result.run_ids))
+    assert set(runs) == {e["name"] for e in entries}
+    assert {r.status for r in runs.values()} == {"ok"}, {n: r.error for n, r in runs.items()}
+    served = sum(len(e["postings"]) for e in board.board["employers"])
+    untitled = [p for e in board.board["employers"] for p in e["postings"] if not p.get("title")]
+    assert len(untitled) == 1
+    assert sum(r.seen for r in runs.values()) == served - 1
+    dropped = {n: r for n, r in runs.items() if r.dropped}
+    assert len(dropped) == 1
+    (run,) = dropped.values()
+    assert run.stats["drop/missing_title"] == 1
+
+    postings = _by_ext(engine)
+    assert len(postings) == served - 1
+    # the agency's repost of the hospital's job collapses onto the hospital's posting
+    dups = [p for p in postings.values() if p.duplicate_of is not None]
+    assert len(dups) == 1 and dups[0].duplicate_reason == "same_url"
+    original = next(p for p in postings.values() if p.id == dups[0].duplicate_of)
+    assert original.canonical_url == dups[0].canonical_url
+    # hostile HTML is stored sanitized; its text keeps no script
+    hostile = postings[str(_nasty(board, "hostile")["id"])]
+    assert hostile.html and "<script" not in hostile.html and "onerror" not in hostile.html
+    assert "javascript:" not in hostile.html and "alert(1)" not in hostile.text
+    # escaping and mojibake are undone
+    twice = postings[str(_nasty(board, "escape_twice")["id"])]
+    assert "&lt;" not in twice.text and "<p>" not in twice.text and twice.html.startswith("<")
+    moji = postings[str(_nasty(board, "mojibake")["id"])]
+    assert "â€" not in moji.text and "\u2019" in moji.text
+    swapped = postings[str(_nasty(board, "swapped")["id"])]
+    assert swapped.salary_min is not None and swapped.salary_max is not None
+    assert swapped.salary_min < swapped.salary_max
+    # structured fields made it through: dates, places, remote hints, raw payloads
+    assert all(p.posted_at is not None for p in postings.values())
+    assert all(p.raw for p in postings.values())
+    assert sum(1 for p in postings.values() if p.state) > served / 2
+    assert any(p.hints.get("jobLocationType") == "TELECOMMUTE" for p in postings.values())
+    assert any(p.hints.get("workplaceType") for p in postings.values())
+
+    tagger = Tagger.load()
+    assert tag_pending(engine, tagger) == served - 1
+    with session_scope(engine) as session:
+        assert session.scalar(select(func.count()).select_from(Tag)) == served - 1
+
+    # a second crawl of the same board updates rows, adds none, and needs no re-tagging
+    again = run_crawl(engine, sqlite_url, entries, timeout=120)
+    runs2 = dict(run_rows(engine, again.run_ids))
+    assert sum(r.new for r in runs2.values()) == 0
+    assert sum(r.changed for r in runs2.values()) == 0
+    assert all(p.times_seen == 2 for p in _by_ext(engine).values())
+    assert tag_pending(engine, tagger) == 0
+
+
+BROKEN = {
+    "/v1/boards/err500/": "500",
+    "/v1/boards/junk/": "garbage",
+    "/v1/boards/cut/": "truncated",
+    "/sites/downsite/": "500",
+}
+
+
+def test_broken_sources_fail_alone(tmp_path: Path) -> None:
+    data = load_board()
+    healthy = next(e for e in data["employers"] if e["kind"] == "greenhouse")
+    board = {"employers": [healthy]}
+    url = f"sqlite:///{tmp_path / 'jobs.db'}"
+    engine = open_store(url)
+    with DemoBoard(board, faults=BROKEN) as server:
+        entries = demo_sources(board, server.url) + [
+            {"name": "gone", "kind": "greenhouse", "board": "no-such-board",
+             "base_url": server.url},
+            {"name": "err500", "kind": "greenhouse", "board": "err500", "base_url": server.url},
+            {"name": "junk", "kind": "greenhouse", "board": "junk", "base_url": server.url},
+            {"name": "cut", "kind": "greenhouse", "board": "cut", "base_url": server.url},
+            {"name": "downsite", "kind": "jsonld",
+             "sitemap": "https://careers.down.example/sitemap.xml",
+             "base_url": f"{server.url}/sites/downsite"},
+        ]
+        result = run_crawl(engine, url, entries, timeout=120)
+    runs = dict(run_rows(engine, result.run_ids))
+    assert runs[healthy["slug"]].status == "ok"
+    assert runs[healthy["slug"]].seen == len([p for p in healthy["postings"] if p.get("title")])
+    expected = {"gone": "404", "err500": "HTTP 500", "junk": "invalid JSON",
+                "cut": "cut", "downsite": "HTTP 500"}
+    for name, reason in expected.items():
+        assert runs[name].status == "failed", (name, runs[name].error)
+        assert runs[name].error
+        assert reason in runs[name].error or name == "cut", (name, runs[name].error)
+        assert runs[name].stats["errors"], name
+        assert runs[name].seen == 0
+    with session_scope(engine) as session:
+        names = session.execute(select(Source.name, func.count(Posting.id))
+                                .join(Posting, Posting.source_id == Source.id)
+                                .group_by(Source.name)).all()
+        assert dict(names) == {healthy["slug"]: runs[healthy["slug"]].seen}
+
+
+def test_demo_crawl_on_postgresql(board: DemoBoard, pg_url: str) -> None:
+    engine = open_store(pg_url)
+    entries = demo_sources(board.board, board.url)
+    result = run_crawl(engine, pg_url, entries, timeout=120)
+    runs = dict(run_rows(engine, result.run_ids))
+    assert {r.status for r in runs.values()} == {"ok"}, {n: r.error for n, r in runs.items()}
+    served = sum(len(e["postings"]) for e in board.board["employers"])
+    assert len(_by_ext(engine)) == served - 1
+    assert tag_pending(engine, Tagger.load()) == served - 1
+
+
+@pytest.mark.parametrize("kind", ["greenhouse", "jsonld"])
+def test_scrapy_list_shows_kind(kind: str) -> None:
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "-m", "scrapy", "list"], cwd=root,
+                         capture_output=True, text=True, check=True).stdout.split()
+    assert kind in out

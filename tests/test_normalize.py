@@ -1,0 +1,111 @@
+"""Normalization: structure-keeping text, safe HTML, encodings, dates, places, URLs, pay."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import lxml.html
+
+from pipeline.normalize import (
+    canonical_url,
+    fix_encoding,
+    html_to_text,
+    normalize,
+    parse_date,
+    parse_location,
+    parse_salary,
+    sanitize_html,
+)
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+
+
+def test_text_keeps_headings_and_bullets() -> None:
+    html = ("<p>About the role</p><h3>Requirements</h3><ul><li>CPC <b>required</b></li>"
+            "<li>Two years of coding</li></ul><p>Apply now.</p>")
+    assert html_to_text(html).splitlines() == [
+        "About the role", "Requirements", "- CPC required", "- Two years of coding", "Apply now."]
+
+
+def test_hostile_html_is_sanitized() -> None:
+    dirty = ('<p onclick="x()">Hi<script>alert(1)</script></p><img src=x onerror="alert(2)">'
+             '<a href="javascript:alert(3)">link</a><style>p{}</style><a href="https://ok">ok</a>')
+    clean = sanitize_html(dirty)
+    tree = lxml.html.fromstring(f"<div>{clean}</div>")
+    assert not tree.xpath("//script|//style|//img|//*[@onclick]|//*[@onerror]")
+    hrefs = tree.xpath("//a/@href")
+    assert hrefs == ["https://ok"]
+    assert "javascript" not in clean
+    assert "alert" not in html_to_text(dirty)
+
+
+def test_escaped_twice_and_mojibake_are_repaired() -> None:
+    assert fix_encoding("&amp;lt;p&amp;gt;Coder&amp;lt;/p&amp;gt;") == "<p>Coder</p>"
+    assert fix_encoding("&lt;p&gt;Coder &amp;amp; Biller&lt;/p&gt;") == "<p>Coder &amp; Biller</p>"
+    assert fix_encoding("We\u00e2\u20ac\u2122re hiring \u00e2\u20ac\u201d now") == \
+        "We\u2019re hiring \u2014 now"
+    assert fix_encoding("<p>5 &lt; 6</p>") == "<p>5 &lt; 6</p>"  # real HTML left alone
+
+
+def test_dates_in_every_published_form() -> None:
+    assert parse_date("1700000000000", NOW) == datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC)
+    assert parse_date("2026-10-06T09:30:44-04:00", NOW) == datetime(2026, 10, 6, 13, 30, 44,
+                                                                     tzinfo=UTC)
+    assert parse_date("2026-10-06", NOW) == datetime(2026, 10, 6, tzinfo=UTC)
+    assert parse_date("Posted 3 Days Ago", NOW) == datetime(2026, 11, 17, 12, 0, tzinfo=UTC)
+    assert parse_date("Posted 30+ Days Ago", NOW) == datetime(2026, 10, 21, 12, 0, tzinfo=UTC)
+    assert parse_date("Posted Today", NOW) == NOW
+    assert parse_date("soon", NOW) is None
+    assert parse_date(None, NOW) is None
+
+
+def test_locations() -> None:
+    assert parse_location("Columbus, OH") == ("OH", "US")
+    assert parse_location("Hybrid - Tampa, FL") == ("FL", "US")
+    assert parse_location("Austin, Texas; Remote") == ("TX", "US")
+    assert parse_location("Leeds, England") == (None, "GB")
+    assert parse_location("Remote - US") == (None, "US")
+    assert parse_location(None) == (None, None)
+
+
+def test_canonical_url_strips_tracking() -> None:
+    a = canonical_url("https://Careers.X.example/jobs/R-1/?utm_source=agency&utm_medium=b#apply")
+    assert a == "https://careers.x.example/jobs/R-1"
+    assert canonical_url("http://careers.x.example/jobs/R-1?id=7&gclid=1") == \
+        "https://careers.x.example/jobs/R-1?id=7"
+    assert canonical_url("not a url") is None
+
+
+def test_salary_swapped_and_free_text() -> None:
+    assert parse_salary({"min": "118000", "max": 96000, "currency": "USD", "unit": "YEAR"}) == \
+        {"min": 96000.0, "max": 118000.0, "currency": "USD", "period": "year"}
+    assert parse_salary({"min": "DOE", "max": None, "currency": "USD"}) == {}
+    assert parse_salary(None) == {}
+
+
+def test_normalize_item_hash_changes_with_content() -> None:
+    item = {"source": "s", "external_id": "1", "title": "  Medical   Coder ",
+            "description_html": "<p>Code charts.</p>", "locations": ["Dayton, OH"],
+            "posted_raw": "Posted 2 Days Ago", "company": "Acme"}
+    a = normalize(item, NOW)
+    assert (a.title, a.state, a.text) == ("Medical Coder", "OH", "Code charts.")
+    b = normalize({**item, "description_html": "<p>Code charts daily.</p>"}, NOW)
+    assert a.content_hash != b.content_hash
+    assert normalize(dict(item), NOW).content_hash == a.content_hash
+
+
+def test_salary_from_text() -> None:
+    from pipeline.normalize import parse_salary_text
+
+    assert parse_salary_text("Pay: $22.50 - $28.00 per hour, plus benefits") == \
+        {"min": 22.5, "max": 28.0, "currency": "USD", "period": "hour"}
+    assert parse_salary_text("Pay range: $118,000 - $96,000 per year") == \
+        {"min": 96000.0, "max": 118000.0, "currency": "USD", "period": "year"}
+    assert parse_salary_text("£25,147 - £27,596 a year") == \
+        {"min": 25147.0, "max": 27596.0, "currency": "GBP", "period": "year"}
+    assert parse_salary_text("We pay $2.10 per chart") == \
+        {"min": 2.1, "max": 2.1, "currency": "USD", "period": "chart"}
+    assert parse_salary_text("$80k-$95k DOE") == \
+        {"min": 80000.0, "max": 95000.0, "currency": "USD", "period": "year"}
+    assert parse_salary_text("Salary: DOE, competitive") == {}
+    assert parse_salary_text("a $500 sign-on bonus") == {}
