@@ -49,6 +49,16 @@ VOCABULARY: dict[str, list[str]] = {
            r"(?i:\blicen[cs]ed as an? (?:registered )?nurse)"],
 }
 _COMPILED = {code: [re.compile(p) for p in pats] for code, pats in VOCABULARY.items()}
+# A cheap look tells whether a sentence may mention a credential at all: an acronym of the
+# vocabulary, or a word every spelled-out name contains. Most sentences mention none, and
+# skipping them keeps extraction at thousands of postings per second.
+_ACRONYMS = {re.sub(r"-.*", "", code) for code in VOCABULARY} | {"RGN", "RMN", "RNLD", "NMC"}
+_UPPER = re.compile(r"[A-Z]{2,5}")
+_NAME_WORDS = re.compile(r"(?i)certified|registered|accredited|fellow|master|nurs|licen")
+
+
+def _may_mention(text: str) -> bool:
+    return not _ACRONYMS.isdisjoint(_UPPER.findall(text)) or bool(_NAME_WORDS.search(text))
 
 # Acronym traps: a mention next to these words means the other sense.
 TRAPS: dict[str, re.Pattern[str]] = {
@@ -139,10 +149,16 @@ def _is_ask(sentence: Sentence, start: int, end: int) -> bool:
     return heading_asks or bool(ASK.search(text))
 
 
-def extract_credentials(text: str, title: str = "") -> list[Credential]:
-    """Every vocabulary credential the posting asks for, strongest requirement kept per code."""
+def extract_credentials(text: str, title: str = "",
+                        split: list[Sentence] | None = None) -> list[Credential]:
+    """Every vocabulary credential the posting asks for, strongest requirement kept per code.
+
+    `split` is the text's sentences when the caller has them already.
+    """
     found: dict[str, Credential] = {}
-    for sentence in sentences(text):
+    for sentence in split if split is not None else sentences(text):
+        if not _may_mention(sentence.text):
+            continue
         taken: list[tuple[int, int]] = []
         for code, patterns in _COMPILED.items():
             trap = TRAPS.get(code)

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from classifier.text import sentences
+from classifier.text import Sentence, sentences
 
 STATES = {
     "AL": "Alabama", "AK": "Alaska", "AZ": "Arizona", "AR": "Arkansas", "CA": "California",
@@ -72,6 +72,10 @@ INCLUDE = re.compile(r"(?i)(?:must (?:reside|live|be located|be based)|resid\w+ 
                      r"|available (?:to|in) (?:candidates|residents)|following states"
                      r"|hire in|approved states|eligible states)")
 
+# Every remote, hybrid and on-site pattern needs one of these words; a sentence without any is
+# skipped before the expensive patterns run.
+KEYWORDS = re.compile(r"(?i)remote|home|site|office|hybrid|person|telecommut|telework|anywhere"
+                      r"|flexib|agile|wfh|days?\b")
 HINT_LABELS = {"remote": "remote", "hybrid": "hybrid", "on-site": "onsite", "onsite": "onsite",
                "telecommute": "remote", "in-office": "onsite", "in office": "onsite"}
 
@@ -92,15 +96,21 @@ def _states_in(text: str) -> list[str]:
     return sorted(codes)
 
 
-def eligible_states(text: str) -> list[str]:
+STATE_WORDS = re.compile(r"(?i)resid|live|living|located|based|states?\b|hire|open to|available"
+                         r"|eligib|exclud|except|not\b")
+
+
+def eligible_states(text: str, split: list[Sentence] | None = None) -> list[str]:
     """US states a remote job is open to: named states, or all but the excluded ones.
 
-    An empty list means no state limit is stated.
+    An empty list means no state limit is stated. `split`: the text's sentences, if known.
     """
     include: set[str] = set()
     exclude: set[str] = set()
-    for sentence in sentences(text):
+    for sentence in split if split is not None else sentences(text):
         s = sentence.text
+        if not STATE_WORDS.search(s):
+            continue
         ex = EXCLUDE.search(s)
         if ex and _states_in(s[ex.start():]):
             exclude.update(_states_in(s[ex.start():]))
@@ -141,12 +151,17 @@ def hint_label(hints: dict[str, Any] | None, location: str | None) -> str | None
 
 
 def classify_remote(text: str, title: str = "", hints: dict[str, Any] | None = None,
-                    location: str | None = None) -> RemoteTag:
-    """The remote tag from the text, falling back to structured hints when the text is silent."""
+                    location: str | None = None,
+                    split: list[Sentence] | None = None) -> RemoteTag:
+    """The remote tag from the text, falling back to structured hints when the text is silent.
+
+    `split` is the text's sentences when the caller has them already.
+    """
     votes: dict[str, str] = {}
+    split = split if split is not None else sentences(text)
     # the title last: a sentence of the description is the better evidence
-    for s in [*(sentence.text for sentence in sentences(text)), title]:
-        if PERK.search(s):
+    for s in [*(sentence.text for sentence in split), title]:
+        if not KEYWORDS.search(s) or PERK.search(s):
             continue
         if ONSITE.search(s):
             votes.setdefault("onsite", s)
@@ -171,8 +186,8 @@ def classify_remote(text: str, title: str = "", hints: dict[str, Any] | None = N
         label, conf = "onsite", 0.9
     elif hint:
         return RemoteTag(hint, 0.7, f"board field says {hint}",
-                         eligible_states(text) if hint == "remote" else [])
+                         eligible_states(text, split) if hint == "remote" else [])
     else:
         return RemoteTag("onsite", 0.6, None, [])
-    states = eligible_states(text) if label in ("remote", "hybrid") else []
+    states = eligible_states(text, split) if label in ("remote", "hybrid") else []
     return RemoteTag(label, conf, votes[label], states)

@@ -11,6 +11,7 @@ from sklearn.pipeline import Pipeline
 from classifier import category
 from classifier.credentials import extract_credentials
 from classifier.remote import classify_remote
+from classifier.text import sentences
 
 
 @dataclass
@@ -39,8 +40,10 @@ class Tagger:
             scores = {c: round(float(p), 4) for c, p in zip(classes, row, strict=True)}
             text = str(posting.get("text") or "")
             title = str(posting.get("title") or "")
-            remote = classify_remote(text, title, posting.get("hints"), posting.get("location"))
-            creds = extract_credentials(text, title)
+            split = sentences(text)
+            remote = classify_remote(text, title, posting.get("hints"), posting.get("location"),
+                                     split)
+            creds = extract_credentials(text, title, split)
             out.append({
                 "id": posting.get("id"),
                 "category": max(scores, key=lambda c: scores[c]),
