@@ -153,3 +153,27 @@ def test_scrapy_list_shows_kind(kind: str) -> None:
     out = subprocess.run([sys.executable, "-m", "scrapy", "list"], cwd=root,
                          capture_output=True, text=True, check=True).stdout.split()
     assert kind in out
+
+
+def test_plain_scrapy_crawl_stores_a_run(board: DemoBoard, tmp_path: Path) -> None:
+    """`scrapy crawl KIND -a ...` works without hcjobs around it and records its own run."""
+    import os
+    import subprocess
+    import sys
+
+    db = f"sqlite:///{tmp_path / 'jobs.db'}"
+    root = Path(__file__).resolve().parents[1]
+    employer = next(e for e in board.board["employers"] if e["kind"] == "greenhouse")
+    subprocess.run([sys.executable, "-m", "scrapy", "crawl", "greenhouse",
+                    "-a", f"board={employer['slug']}", "-a", f"base_url={board.url}",
+                    "-a", "source_name=manual"], cwd=root, check=True, capture_output=True,
+                   env={**os.environ, "HCJOBS_DATABASE_URL": db}, timeout=120)
+    engine = open_store(db)
+    with session_scope(engine) as session:
+        source = session.scalars(select(Source)).one()
+        assert (source.name, source.kind) == ("manual", "greenhouse")
+        assert source.config["board"] == employer["slug"]
+        assert session.scalar(select(func.count()).select_from(Posting)) == \
+            len([p for p in employer["postings"] if p.get("title")])
+    (_, run), = run_rows(engine, [1])
+    assert run.status == "ok" and run.seen > 0
