@@ -37,14 +37,17 @@ VOCABULARY: dict[str, list[str]] = {
     "CHFP": [r"\bCHFP\b", r"(?i:certified healthcare financial professional)"],
     "CPHQ": [r"\bCPHQ\b", r"(?i:certified professional in healthcare quality)"],
     "CHC": [r"\bCHC\b", r"(?i:certified in healthcare compliance)"],
-    "MHSA": [r"\bMHSA\b", r"(?i:master'?s? (?:degree )?(?:of|in) health services administration)"],
+    # "master's degree in nursing or health administration" names the MHA too
+    # named degrees in a list after "master's" each count; the group `n` is the degree's name
+    "MHSA": [r"\bMHSA\b", r"(?i:master'?s?\b[^.;]{0,60}?\b(?P<n>health services administration))"],
     "MHA": [r"\bMHA\b",
-            r"(?i:master'?s? (?:degree )?(?:of|in) (?:health|healthcare|hospital)"
-            r"(?: care)? administration)"],
-    "MBA": [r"\bMBA\b", r"(?i:master'?s? (?:degree )?(?:of|in) business administration)"],
-    "MPH": [r"\bMPH\b", r"(?i:master'?s? (?:degree )?(?:of|in) public health)"],
-    "RN": [r"\bRN\b", r"\bRGN\b", r"\bRMN\b", r"\bRNLD\b", r"(?i:\bregistered nurse\b)",
-           r"(?i:\bNMC (?:registration|PIN|registered)\b)",
+            r"(?i:master'?s?\b[^.;]{0,60}?\b(?P<n>(?:health|healthcare|hospital|health care)"
+            r" administration))"],
+    "MBA": [r"\bMBA\b", r"(?i:master'?s?\b[^.;]{0,60}?\b(?P<n>business administration))"],
+    "MPH": [r"\bMPH\b", r"(?i:master'?s?\b[^.;]{0,60}?\b(?P<n>public health))"],
+    "RN": [r"\bRNs?\b", r"\bRGNs?\b", r"\bRMNs?\b", r"\bRNLDs?\b", r"(?i:\bregistered nurses?\b)",
+           r"(?i:\bNMC\b[^;\n]{0,25}\bregist(?:ration|ered)|\bregistration\b[^;\n]{0,25}\bNMC\b"
+           r"|\bNMC (?:PIN|registered)\b)",
            r"(?i:\b(?:active|current|valid|unrestricted)[\w ,]{0,30}\b(?:nursing|RN) licen[cs]e)",
            r"(?i:\blicen[cs]ed as an? (?:registered )?nurse)"],
 }
@@ -62,10 +65,12 @@ def _may_mention(text: str) -> bool:
 
 # Acronym traps: a mention next to these words means the other sense.
 TRAPS: dict[str, re.Pattern[str]] = {
-    "CIC": re.compile(r"(?i)community interest|\b(?:ltd|limited|healthcare|health|care|trust"
-                      r"|services)\s+CIC\b|\bCIC\s+(?:company|organisation|organization)"),
+    "CIC": re.compile(r"(?i)community interest|infection (?:prevention|control)"
+                      r"|\b(?:ltd|limited|healthcare|health|care|trust|services)\s+CIC\b"
+                      r"|\bCIC\s+(?:company|organisation|organization)"),
     "CPC": re.compile(r"(?i)driver|\bHGV\b|\bLGV\b|\bPCV\b|\bcat(?:egory)? [CDE]\b|lorry"
-                      r"|cost[- ]per[- ]click|\bPPC\b|\bCPM\b|\bCTR\b|tachograph"),
+                      r"|cost[- ]per[- ]click|\bPPC\b|\bCPM\b|\bCTR\b|tachograph|CPC\+"
+                    r"|comprehensive primary care|professional competence|transport manager"),
     "CRC": re.compile(r"(?i)clinical research coordinator|research coordinator|\bCRA\b"
                       r"|clinical trials?"),
     "CCS": re.compile(r"(?i)crown commercial|framework|procurement|\bcompiler\b|build system"),
@@ -73,17 +78,33 @@ TRAPS: dict[str, re.Pattern[str]] = {
     "CHC": re.compile(r"(?i)community health cent(?:er|re)s?\s*\(CHC\)|\bCHCs\b"
                       r"|continuing healthcare|CHC (?:assessment|funding|nurse|team)"),
     "MBA": re.compile(r"(?i)MBA (?:consulting|group|partners|ltd|llc|inc)"),
+    # a midwife's NMC registration is not a nurse's
+    "RN": re.compile(r"(?i)^(?!.*\b(?:nurse|nursing|RGN|RMN|RNLD|RN)\b).*midwi"),
 }
+# Acronyms that mostly mean something else outside coding and compliance: counted only in a
+# posting about that work, or in a sentence that speaks of credentials.
+AMBIGUOUS = {"CIC", "CCS", "CRC", "CPC", "ACC", "CHC", "CCA", "COC", "CPB"}
+FIELD_CONTEXT = re.compile(r"(?i)\bcod(?:er|ers|ing)\b|\bAAPC\b|\bAHIMA\b|\bICD-?10|\bCPT\b"
+                           r"|\bHCPCS\b|\bDRGs?\b|\bHCC\b|complian|\baudit|\bbilling\b")
+CRED_CONTEXT = re.compile(r"(?i)certif|credential|\bcoder|\bAAPC\b|\bAHIMA\b|designation"
+                          r"|\bexam\b")
 ASK = re.compile(
-    r"(?i)\b(?:requir|must|essential|prefer|desir|a plus|plus\b|nice to have|certif|credential"
+    r"(?i)\b(?:requir|must|essential|prefer|desir|a plus|nice to have|certif|credential"
     r"|licen[cs]|registration|registered|hold|holds|possess|qualif|obtain|working towards"
     r"|eligible|eligibility|accepted|welcome|degree|master|ideal|bonus|candidate|need|have an?"
-    r"|active|current)")
+    r"|active|current|looking for|seeking|opportunit|to join|recruit|applicants|you will be"
+    r"|you are|open to)")
+# Sentences about perks or other people: a credential named there is not asked of the candidate
+# unless the sentence also says required or preferred.
+NOT_ASK_SENTENCE = re.compile(r"(?i)\b(?:reimburse|we pay|we cover|membership|sponsor|typically"
+                              r"|stipend|exam fees?)\b")
 NOT_ASK = re.compile(
-    r"(?i)\b(?:our|their|your (?:manager|team|supervisor)|reports? to|reporting to|led by"
-    r"|we pay|we cover|reimburse|membership|sponsor|support you|help you|training towards)\b")
+    r"(?i)\b(?:your (?:manager|team|supervisor)|reports? to|reporting to|led by"
+    r"|we pay|we cover|reimburse|membership|sponsor|support you|help you|training towards"
+    r"|work(?:ing)? (?:with|alongside)|under the supervision|supervised by"
+    r"|assist(?:ing)? (?:the|a|our)|support(?:ing)? (?:the|a|our))\b")
 PREFERRED = re.compile(
-    r"(?i)\b(?:preferred|prefer|desirable|desired|a plus|plus\b|nice[- ]to[- ]have|bonus"
+    r"(?i)\b(?:preferred|prefer|desirable|desired|a plus|nice[- ]to[- ]have|bonus"
     r"|ideally|advantageous|an advantage|working towards|is helpful|would be helpful|optional"
     r"|encouraged)")
 REQUIRED = re.compile(
@@ -92,8 +113,12 @@ REQUIRED = re.compile(
 PREFERRED_HEADING = re.compile(r"(?i)prefer|desir|nice to have|bonus|plus|ideal|additional")
 REQUIRED_HEADING = re.compile(r"(?i)requir|essential|minimum|must|qualif|what you.?ll need"
                               r"|what we.?re looking for|skills|experience|education|about you")
+REFUSED = re.compile(r"(?i)^\W{0,3}(?:\w+\W+){0,2}?(?:is |are )?not (?:be )?"
+                     r"(?:accepted|required|considered|needed|necessary|eligible)"
+                     r"|^\W{0,3}(?:will not|won't|cannot|can't) be (?:accepted|considered)")
 OBTAIN = re.compile(r"(?i)(?:obtain|earn|achieve|attain)\w*[^.]{0,40}?within\s+(\w+)\s+"
                     r"(day|month|year)s?")
+PARENS = re.compile(r"\([^()]*\)")
 CLAUSE = re.compile(r";|\.\s|, (?=(?:and |or )?(?:[A-Z]{2,}|preferred|required))")
 
 
@@ -109,7 +134,9 @@ class Credential:
 
 def _requirement(sentence: Sentence, start: int, end: int) -> str:
     """required or preferred for the mention at [start, end) of the sentence."""
-    text = sentence.text
+    # an aside in parentheses speaks of something else ("RN required (compact preferred)")
+    text = PARENS.sub(lambda m: m.group(0) if m.start() <= start < m.end()
+                      else " " * len(m.group(0)), sentence.text)
     clauses = [(m.start(), m.end()) for m in CLAUSE.finditer(text)]
     lo = max([e for s, e in clauses if e <= start], default=0)
     hi = min([s for s, e in clauses if s >= end], default=len(text))
@@ -141,8 +168,22 @@ def _is_ask(sentence: Sentence, start: int, end: int) -> bool:
     window = text[max(0, start - 40):min(len(text), end + 25)]
     if NOT_ASK.search(window) and not REQUIRED.search(window) and not PREFERRED.search(window):
         return False
+    asks_candidate = bool(REQUIRED.search(text) or PREFERRED.search(text)
+                          or re.search(r"(?i)\byou(?:r)?\b|candidate|applicant", text))
+    if NOT_ASK_SENTENCE.search(text) and not (REQUIRED.search(text) or PREFERRED.search(text)):
+        return False
+    before = text[max(0, start - 50):start]
+    if re.search(r"(?i)\b(?:our|their|his|her)\b", before) and not re.search(
+            r"(?i)\b(?:you|join)\b[^.]*$", before) and not (REQUIRED.search(window)
+                                                        or PREFERRED.search(window)):
+        return False  # "our CPC auditors", "our team of CPC- and CRC-certified coders"
+    if re.match(r"(?:-?\s*(?:and|or|,)\s*[A-Z][A-Z-]+)*-?\s*(?:certified|credentialed)\b",
+                text[end:end + 40], re.I) and not asks_candidate:
+        return False  # "a CCS-credentialed leader oversees..."
     if re.match(r"[- ]?(?:certified|credentialed)\s+(?:team|staff|coders|auditors|colleagues)",
                 text[end:end + 30], re.I):
+        return False
+    if REFUSED.search(text[end:end + 40]):  # "CPC-A is not accepted"
         return False
     heading_asks = bool(REQUIRED_HEADING.search(sentence.heading)
                         or PREFERRED_HEADING.search(sentence.heading))
@@ -156,6 +197,7 @@ def extract_credentials(text: str, title: str = "",
     `split` is the text's sentences when the caller has them already.
     """
     found: dict[str, Credential] = {}
+    in_field = bool(FIELD_CONTEXT.search(text) or FIELD_CONTEXT.search(title))
     for sentence in split if split is not None else sentences(text):
         if not _may_mention(sentence.text):
             continue
@@ -164,10 +206,13 @@ def extract_credentials(text: str, title: str = "",
             trap = TRAPS.get(code)
             for pattern in patterns:
                 for match in pattern.finditer(sentence.text):
-                    start, end = match.span()
+                    start, end = match.span("n" if "n" in pattern.groupindex else 0)
                     if any(s <= start < e for s, e in taken):
                         continue  # e.g. "CPC-A" already claimed the CPC letters
                     if trap and trap.search(sentence.text):
+                        continue
+                    if code in AMBIGUOUS and match.group(0).isupper() and not in_field \
+                            and not CRED_CONTEXT.search(sentence.text):
                         continue
                     if not _is_ask(sentence, start, end):
                         continue

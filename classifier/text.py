@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
+ABBREVIATION = re.compile(r"(?i)\b(?:e\.g|i\.e|etc|vs|approx|incl|dr|st|no|min|max|inc|ltd|co"
+                          r"|jr|sr|u\.s)\.$")
 BULLET = re.compile(r"^\s*(?:[-*\u2022\u25cf\u25aa\u2013]|\d+[.)])\s+")
 MAX_HEADING_WORDS = 8
 
@@ -18,19 +20,37 @@ class Sentence:
     heading: str
 
 
+HEADING_WORDS = re.compile(
+    r"(?i)requir|qualif|responsib|duties|about|benefit|what you|who you|skills|experience"
+    r"|education|essential|desirable|preferred|nice to have|summary|overview|the role"
+    r"|position|compensation|salary|schedule|why join|perks|apply|person spec|criteria")
+
+
 def is_heading(line: str) -> bool:
-    """A short line without sentence punctuation, or ending in a colon, starts a section."""
+    """Whether a line starts a section: "Preferred Qualifications", "Essential:", "About us".
+
+    A short line ending in a colon, in Title Case, or made of heading words. A short plain
+    sentence ("CPC required", "Master's degree preferred") is content, not a heading.
+    """
     stripped = line.strip()
     if not stripped or BULLET.match(stripped):
         return False
     words = stripped.rstrip(":").split()
-    if len(words) > MAX_HEADING_WORDS:
+    if len(words) > MAX_HEADING_WORDS or re.search(r"[.!?;]\s", stripped):
         return False
     if stripped.endswith(":"):
         return True
-    if re.search(r"[.!?;]\s", stripped):  # "Fully remote. Apply now" is prose, not a heading
+    if re.search(r"[.!?,;)]$", stripped) or not stripped[0].isupper():
         return False
-    return not re.search(r"[.!?,;]$", stripped) and stripped[0].isupper()
+    long_words = [w for w in words if len(w) > 3]
+    title_case = bool(long_words) and \
+        sum(w[0].isupper() for w in long_words) / len(long_words) >= 0.75
+    if title_case and not re.search(r"\b[A-Z]{2,}\b", stripped):
+        return True
+    return len(words) <= 5 and bool(HEADING_WORDS.search(stripped)) and \
+        not re.search(r"(?i)\b(?:required|preferred|a plus|must)\s*$", stripped) or \
+        bool(re.fullmatch(r"(?i)(?:preferred|required|essential|desirable)"
+                          r"(?: qualifications| skills| requirements)?", stripped))
 
 
 def sentences(text: str) -> list[Sentence]:
@@ -52,8 +72,15 @@ def sentences(text: str) -> list[Sentence]:
         if label and len(label.group(1).split()) <= 4:
             heading = label.group(1)
         body = BULLET.sub("", line)
+        pending = ""
         for part in SENTENCE_END.split(body):
-            part = part.strip()
+            part = (pending + " " + part).strip() if pending else part.strip()
+            if ABBREVIATION.search(part):  # "e.g. NMC" does not end a sentence
+                pending = part
+                continue
+            pending = ""
             if part:
                 out.append(Sentence(part, heading))
+        if pending:
+            out.append(Sentence(pending, heading))
     return out

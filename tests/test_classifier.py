@@ -15,8 +15,9 @@ from classifier.remote import classify_remote, eligible_states
 from classifier.tagger import Tagger
 
 
-def creds(text: str) -> dict[str, str]:
-    return {c.code: c.requirement for c in extract_credentials(text)}
+def creds(text: str, title: str = "Coding Specialist") -> dict[str, str]:
+    """Credentials asked; the coding title makes even bare acronyms count (see AMBIGUOUS)."""
+    return {c.code: c.requirement for c in extract_credentials(text, title)}
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -43,6 +44,11 @@ def creds(text: str) -> dict[str, str]:
     ("Manage PPC campaigns and reduce CPC (cost-per-click) across channels. Required.", {}),
     ("Support the Clinical Research Coordinator (CRC) with study visits. Required: BSc.", {}),
     ("Our CPC-certified team will mentor you.", {}),
+    ("CPC or COC required (CPC-A is not accepted for this contract)",
+     {"CPC": "required", "COC": "required"}),
+    ("Master's degree in nursing or health administration preferred", {"MHA": "preferred"}),
+    ("Bachelor's degree required; master's degree in public health preferred.",
+     {"MPH": "preferred"}),
     ("You will report to our RHIA-credentialed HIM Director.", {}),
     ("We pay for your AAPC membership and CPC exam.", {}),
     ("Bid on Crown Commercial Service (CCS) framework tenders. Procurement experience essential.",
@@ -53,8 +59,26 @@ def test_credentials(text: str, expected: dict[str, str]) -> None:
 
 
 def test_credential_evidence_is_the_sentence() -> None:
-    (cred,) = extract_credentials("About us\nWe code charts.\nRequirements\n- CCS required.")
+    (cred,) = extract_credentials("About us\nWe code charts.\nRequirements\n- CCS required.",
+                                  "Inpatient Coder")
     assert cred.evidence == "CCS required."
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # outside coding work the same letters are a hospital site, a team, a product
+    ("Work across the two hospital sites (CIC and WCH). Experience essential.", {}),
+    ("Provide supervision to CCS staff. Essential.", {}),
+    ("FICO CCS is looking for a DevOps engineer. Required: Kubernetes.", {}),
+    # ...but a sentence about credentials still counts them
+    ("CHC or CPCO certification required.", {"CHC": "required", "CPCO": "required"}),
+    # nurse registration asked in UK and US words; a midwife's NMC registration is not
+    ("We are looking for an experienced RMN to join our ward team.", {"RN": "required"}),
+    ("You must have NMC registration and a degree.", {"RN": "required"}),
+    ("A midwifery practitioner (NMC registered) is essential.", {}),
+    ("You will work with a Registered Nurse to triage calls. Required: typing.", {}),
+])
+def test_credentials_outside_coding(text: str, expected: dict[str, str]) -> None:
+    assert creds(text, title="Team Member") == expected
 
 
 @pytest.mark.parametrize(("text", "hints", "location", "label"), [
