@@ -35,7 +35,8 @@ PERK = re.compile(r"(?i)work (?:from )?anywhere[^.]{0,40}?\b(?:\w+ )?(?:weeks?|m
                   r"anywhere)[^.]{0,20}(?:a|per|each) year|remote working (?:abroad|week)")
 ONSITE = re.compile(
     r"(?i)\bnot (?:a |an )?(?:fully |100% )?remote\b|\bnot eligible for remote|\bno remote"
-    r"|remote (?:work|working|option)s? (?:is|are) not (?:available|offered|possible)"
+    r"|(?:remote (?:work|working|option)s?|home working|working from home|work from home)"
+    r" (?:is|are) not (?:available|offered|possible)|\bremote(?: job| work| position)?\s*:\s*no\b"
     r"|\b(?:fully|100%|entirely|strictly|completely) (?:on[- ]?site|in[- ]office|in[- ]person)"
     r"|\bon[- ]?site (?:only|position|role|job)\b|\b(?:this|the) (?:is an? |position is |role is"
     r" |job is )?(?:on[- ]?site|in[- ]person|in[- ]office) (?:position|role|job)"
@@ -43,19 +44,49 @@ ONSITE = re.compile(
     r"|\b(?:role|position|job) is (?:based )?(?:on[- ]?site|in[- ]person|office[- ]based)"
     r"|\bin[- ]office (?:five|5) days|cannot be (?:performed|done) remotely"
     r"|\bnot a work[- ]from[- ]home")
-HYBRID = re.compile(
-    r"(?i)\bhybrid\b|\b(?:\d|one|two|three|four)\s+days?\s+(?:a|per|each)?\s*weeks?\s+"
-    r"(?:in|at|on)\s+(?:the\s+)?(?:office|site|clinic|campus|hospital)"
-    r"|\b(?:\d|one|two|three|four)\s+days?\s+(?:in|at|on)[- ](?:the\s+)?(?:office|site|clinic"
-    r"|campus|hospital)|\b(?:\d|one|two|three|four)\s+days?\s+(?:a week\s+)?(?:from|at) home"
-    r"|\bsplit (?:your time )?between (?:home|remote)|\bmix of (?:remote|home) and"
-    r"|\bflexible (?:and|&) (?:agile|hybrid)|\bagile work|\bflexible working[^.]{0,40}home"
-    r"|home working|\bpartially remote|\bpartly remote|\bremote for now|\btemporarily remote"
-    r"|\bon[- ]?site (?:\d|one|two|three) days|\bremote (?:\d|one|two|three|four) days")
+# A choice that includes fully remote work makes the job remote ("fully remote or hybrid").
+REMOTE_OPTION = re.compile(
+    r"(?i)\bremote(?:[- ]\w+)?,? (?:or|/) (?:a )?hybrid\b|\bhybrid(?: \w+)?,? (?:or|/) (?:fully )?"
+    r"remote\b|\bwork[- ]from[- ]home,? or hybrid|fully remote, or hybrid")
+_N = r"(?:\d|one|two|three|four)"
+_PLACE = r"(?:office|site|clinic|campus|hospital)"
+# Each entry is one way postings say the job mixes site and home (the guide's hybrid).
+HYBRID = re.compile("(?i)" + "|".join([
+    rf"\b{_N}\s+days?\s+(?:a|per|each)?\s*weeks?\s+(?:in|at|on)\s+(?:the\s+|our\s+)?"
+    rf"(?:[\w-]+\s+){{0,3}}{_PLACE}",
+    rf"\b{_N}\s+days?\s+(?:in|at|on)[- ](?:the\s+)?{_PLACE}",
+    rf"\b{_N}\s+days?\s+(?:a week\s+)?(?:working\s+)?(?:from|at) home",
+    rf"\bon[- ]?site {_N} days",
+    rf"\bremote {_N} days",
+    # "hybrid" that names a way of working, not a theatre, an event or a product
+    r"\bhybrid\b(?![- ](?:events?|theatres?|theaters?|cloud|apps?|vehicles?|cars?|suites?"
+    r"|solutions?|infrastructure|operating|imaging|care|model of care|approach to care"
+    r"|(?-i:OR\b)))",
+    # remote for now, on site later
+    r"(?:during (?:the )?(?:current |covid(?:-19)? )?pandemic|due to covid)[^.]{0,80}"
+    r"\b(?:from home|remote|remotely|home[- ]based)",
+    r"\b(?:from home|remote|remotely)\b[^.]{0,60}(?:during (?:the )?(?:current )?pandemic"
+    r"|due to covid|covid-19)",
+    r"(?:currently|at present|for now|temporarily)\b[^.]{0,40}\b(?:working|work|involve|be)\b"
+    r"[^.]{0,20}(?:from home|remotely)",
+    r"\bremote for now|\btemporarily remote",
+    r"(?:mon|tues|wednes|thurs|fri)days?\b[^.]{0,40}\bfrom home",
+    r"\bpart(?:ly)? home[- ]based|\bpart(?:ly)? (?:remote|from home)|\bpartially remote",
+    r"\bon[- ]?site and remote|\bremote and on[- ]?site|\boffice and (?:from )?home"
+    r"|\bhome and (?:the )?office",
+    r"\bsplit (?:your time )?between (?:home|remote)|\bmix of (?:remote|home) and",
+    r"opportunit\w* to (?:be able to )?work (?:from home|remotely)",
+    r"\bsome (?:home|remote) working|occasional(?:ly)? (?:work(?:ing)? from home|remote)",
+    r"\bflexible working[^.]{0,80}(?:home|remote)|\bflexible (?:and|&) (?:agile|hybrid)",
+    r"\bagile work(?!flow)",
+]))
 REMOTE = re.compile(
     r"(?i)\b(?:fully|100%|completely|entirely|permanently) remote\b|\bremote[- ](?:first|based"
     r"|position|role|job|opportunity|work|worker|employee|coder|team)\b|\bwork(?:ing)? (?:from|at)"
-    r" home\b|\bwork[- ]from[- ]home\b|\bwfh\b|\bhome[- ]based\b|\btelecommut\w*|\bteleworking"
+    r" home\b|\bwork[- ]from[- ]home\b|\bwfh\b|\btelecommut\w*|\bteleworking"
+    r"|\bhome[- ]based\b(?! (?:care|services?|visits?|support|nursing|treatment|rehab\w*))"
+    r"|\bhome working\b|\bremote[- ]friendly|\bremote working (?:company|culture|environment)"
+    r"|\b(?:flexible|flexibility) and remote working|#LI-Remote\b|\bremote\)"
     r"|\bwork remotely\b|\bremotely from\b|\bthis (?:is a |position is |role is |job is )?remote"
     r"|\bremote\s*[(\-–:]\s*(?:us|usa|united states|nationwide|within)|\bremote (?:in|within|"
     r"across) (?:the )?(?:us|u\.s\.|united states|\w+ states?)|\bremote,? (?:us|usa)\b"
@@ -163,7 +194,9 @@ def classify_remote(text: str, title: str = "", hints: dict[str, Any] | None = N
     for s in [*(sentence.text for sentence in split), title]:
         if not KEYWORDS.search(s) or PERK.search(s):
             continue
-        if ONSITE.search(s):
+        if REMOTE_OPTION.search(s):
+            votes.setdefault("remote", s)
+        elif ONSITE.search(s):
             votes.setdefault("onsite", s)
         elif HYBRID.search(s):
             votes.setdefault("hybrid", s)
@@ -173,7 +206,7 @@ def classify_remote(text: str, title: str = "", hints: dict[str, Any] | None = N
             else:
                 votes.setdefault("remote", s)
     hint = hint_label(hints, location)
-    if "hybrid" in votes:
+    if "hybrid" in votes and not ("remote" in votes and REMOTE_OPTION.search(votes["remote"])):
         label, conf = "hybrid", 0.85
     elif "remote" in votes and "onsite" in votes:
         # "on-site for 90 days of training, then fully remote" is remote; otherwise on-site wins

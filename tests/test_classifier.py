@@ -92,6 +92,21 @@ def test_credentials_outside_coding(text: str, expected: dict[str, str]) -> None
     ("Remote after 90 days of on-site training.", None, None, "remote"),
     ("After 90 days of orientation you may work 2 days from home.", None, None, "hybrid"),
     ("We offer flexible working including home working.", None, None, "hybrid"),
+    # an option that includes fully remote work is remote
+    ("This position can be fully remote or hybrid in Minneapolis.", None, None, "remote"),
+    # "hybrid" that is not about where the job is done
+    ("We run two cath labs and a hybrid OR.", None, None, "onsite"),
+    ("We help clients run in-person, virtual and hybrid events.", None, None, "onsite"),
+    # remote for now, on-site later (the guide's hybrid)
+    ("The team is currently working from home during the pandemic.", None, None, "hybrid"),
+    ("The post is part home based and part based at Trust sites.", None, None, "hybrid"),
+    ("Mondays and Fridays from home, Tuesday to Thursday in our office.", None, None, "hybrid"),
+    ("Four days a week in our Bexley Park office and one day working from home.", None, None,
+     "hybrid"),
+    ("This post is based on site and home working is not available.", None, "Remote", "onsite"),
+    ("Remote job: No", None, None, "onsite"),
+    ("This role will involve home working, with some travel.", None, None, "remote"),
+    ("Provide excellent home based care to patients.", None, None, "onsite"),
     ("Code charts accurately.", {"jobLocationType": "TELECOMMUTE"}, None, "remote"),
     ("Code charts accurately.", None, "Remote - US", "remote"),
     ("Code charts accurately.", None, "Columbus, OH", "onsite"),
