@@ -14,6 +14,7 @@ from scrapy.exceptions import DropItem
 
 from crawler.items import JobPosting
 from pipeline.db import open_store
+from pipeline.lifecycle import after_run
 from pipeline.store import finish_run, start_run, store_items
 
 logger = logging.getLogger(__name__)
@@ -125,3 +126,5 @@ class StorePipeline:
         dropped = sum(v for k, v in stats.items() if k.startswith("drop/") and isinstance(v, int))
         finish_run(self.engine, self.run_id, status=status,
                    error="; ".join(errors[:5]) or None, stats=stats, dropped=dropped)
+        if status == "ok":
+            after_run(self.engine, self.run_id)

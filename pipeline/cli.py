@@ -138,11 +138,16 @@ def _runs_of(engine: Any, run_ids: list[int]) -> list[Any]:
 
 def _print_runs(engine: Any, run_ids: list[int]) -> None:
     rows = _runs_of(engine, run_ids)
-    print(f"{'source':<28} {'status':<11} {'seen':>5} {'new':>5} {'chg':>5} {'drop':>5}  error")
+    print(f"{'source':<28} {'status':<11} {'seen':>5} {'new':>5} {'chg':>5} {'closed':>6} "
+          f"{'drop':>5}  error")
     for name, run in rows:
         err = (run.error or "")[:70]
-        print(f"{name:<28} {run.status:<11} {run.seen:>5} {run.new:>5} {run.changed:>5} "
-              f"{run.dropped:>5}  {err}")
+        print(f"{name:<28} {_status(run):<11} {run.seen:>5} {run.new:>5} {run.changed:>5} "
+              f"{run.closed:>6} {run.dropped:>5}  {err}")
+
+
+def _status(run: Any) -> str:
+    return f"{run.status}*" if run.truncated else run.status
 
 
 def _print_summary(engine: Any) -> None:
@@ -164,6 +169,7 @@ def _print_summary(engine: Any) -> None:
 def cmd_crawl(args: argparse.Namespace) -> int:
     from classifier.tagger import Tagger
     from pipeline.crawl import run_crawl
+    from pipeline.lifecycle import expire_postings
     from pipeline.sources import SourceError, load_sources, select_sources
     from pipeline.tagging import tag_pending
 
@@ -177,6 +183,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         return EXIT_OK
     engine, url = _store(args)
     result = run_crawl(engine, url, entries, timeout=args.timeout, log_level=args.log_level)
+    expire_postings(engine)
     tagged = tag_pending(engine, Tagger.load())
     _print_runs(engine, result.run_ids)
     print(f"Tagged {tagged} new or changed postings.")
@@ -204,14 +211,17 @@ def cmd_runs(args: argparse.Namespace) -> int:
             query = query.where(CrawlRun.status == args.status)
         rows = session.execute(query).all()
         print(f"{'run':>5} {'source':<26} {'started (UTC)':<17} {'secs':>6} {'status':<11} "
-              f"{'seen':>5} {'new':>5} {'chg':>5} {'drop':>5}  error")
+              f"{'seen':>5} {'new':>5} {'chg':>5} {'closed':>6} {'drop':>5}  error")
         for name, run in rows:
             secs = ((run.finished_at - run.started_at).total_seconds()
                     if run.finished_at else None)
             started = run.started_at.strftime("%Y-%m-%d %H:%M")
             print(f"{run.id:>5} {name:<26} {started:<17} "
-                  f"{'' if secs is None else f'{secs:.1f}':>6} {run.status:<11} {run.seen:>5} "
-                  f"{run.new:>5} {run.changed:>5} {run.dropped:>5}  {(run.error or '')[:80]}")
+                  f"{'' if secs is None else f'{secs:.1f}':>6} {_status(run):<11} {run.seen:>5} "
+                  f"{run.new:>5} {run.changed:>5} {run.closed:>6} {run.dropped:>5}  "
+                  f"{(run.error or '')[:80]}")
+        if any(run.truncated for _, run in rows):
+            print("* truncated: far fewer postings than usual, so nothing was closed")
     return EXIT_OK
 
 

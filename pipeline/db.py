@@ -49,15 +49,26 @@ def make_engine(db: str | None = None) -> Engine:
 
 
 def migrate(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to `revision` with Alembic (creates the database on first run)."""
+    """Bring the schema to `revision` with Alembic: up from any older revision (creating the
+    tables on first run), or down when `revision` is older than the store."""
     from alembic import command
     from alembic.config import Config
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
+    script = ScriptDirectory.from_config(cfg)
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+        current = MigrationContext.configure(conn).get_current_revision()
+        older = {r.revision for r in script.iterate_revisions(current, "base")} if current \
+            else set()
+        target = script.get_current_head() if revision == "head" else revision
+        if target != current and target in older:
+            command.downgrade(cfg, revision)
+        else:
+            command.upgrade(cfg, revision)
 
 
 def open_store(db: str | None = None, *, upgrade: bool = True) -> Engine:
@@ -79,6 +90,11 @@ def session_scope(engine: Engine) -> Iterator[Session]:
     factory = sessionmaker(engine, expire_on_commit=False)
     with factory() as session, session.begin():
         yield session
+
+
+def rowcount(result: Any) -> int:
+    """Rows an UPDATE or DELETE touched (typed access to CursorResult.rowcount)."""
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def upsert(

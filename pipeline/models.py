@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -81,6 +82,9 @@ class CrawlRun(Base):
     new: Mapped[int] = mapped_column(Integer, default=0)
     changed: Mapped[int] = mapped_column(Integer, default=0)
     dropped: Mapped[int] = mapped_column(Integer, default=0)
+    closed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # saw far fewer postings than usual: nothing was closed on its word
+    truncated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     error: Mapped[str | None] = mapped_column(Text)
     stats: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
@@ -119,6 +123,8 @@ class Posting(Base):
     first_seen: Mapped[datetime] = mapped_column()
     last_seen: Mapped[datetime] = mapped_column()
     times_seen: Mapped[int] = mapped_column(Integer, default=1)
+    # consecutive successful runs of its source that did not list it
+    missed_runs: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # open | closed
     status: Mapped[str] = mapped_column(String(10), default="open")
     closed_at: Mapped[datetime | None] = mapped_column()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -10,13 +11,21 @@ from typing import Any
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
-from pipeline.db import session_scope, upsert
+from pipeline.db import rowcount, session_scope, upsert
 from pipeline.models import CrawlRun, Posting, Source
 from pipeline.normalize import normalize
 
 
 def utcnow() -> datetime:
-    """Current time in UTC (one place, so a run's clock can be reasoned about)."""
+    """Current time in UTC, or the clock set by HCJOBS_NOW (ISO 8601).
+
+    One place for the clock, so a whole crawl (parent and crawl process) can run "as of" a
+    past date: the demo history replays months this way.
+    """
+    fixed = os.environ.get("HCJOBS_NOW")
+    if fixed:
+        value = datetime.fromisoformat(fixed)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     return datetime.now(UTC)
 
 
@@ -82,7 +91,7 @@ def mark_interrupted(engine: Engine, run_ids: Iterable[int], reason: str) -> int
             .where(CrawlRun.id.in_(ids), CrawlRun.status == "running")
             .values(status="interrupted", error=reason, finished_at=utcnow())
         )
-        return int(getattr(result, "rowcount", 0) or 0)
+        return rowcount(result)
 
 
 def store_items(
@@ -126,7 +135,9 @@ def store_items(
                 continue
             posting.last_seen = now
             posting.times_seen += 1
-            if posting.status == "closed":
+            posting.missed_runs = 0
+            expired = norm.valid_through is not None and norm.valid_through <= now
+            if posting.status == "closed" and not expired:  # listed again: reopened
                 posting.status, posting.closed_at = "open", None
             if posting.content_hash != norm.content_hash:
                 counts.changed += 1

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, select, text
 from sqlalchemy.engine import Engine
 
-from pipeline.db import make_engine, migrate, open_store, resolve_url, session_scope
+from pipeline.db import MIGRATIONS, make_engine, migrate, open_store, resolve_url, session_scope
 from pipeline.models import CrawlRun, Posting, Source
 from pipeline.store import finish_run, mark_interrupted, start_run, store_items
 
@@ -28,7 +29,31 @@ def test_migrations_create_every_table(engine: Engine) -> None:
             "alembic_version"} <= tables
     migrate(engine)  # running again is a no-op, not an error
     with engine.connect() as conn:
-        assert conn.execute(text("select version_num from alembic_version")).scalar() == "0001"
+        assert conn.execute(text("select version_num from alembic_version")).scalar() == HEAD
+
+
+HEAD = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+
+
+def test_upgrade_from_first_revision_keeps_data(db_url: str) -> None:
+    """A store created by the first release upgrades in place; its rows survive."""
+    engine = make_engine(db_url)
+    migrate(engine, "0001")
+    with engine.begin() as conn:
+        conn.execute(text(
+            "insert into sources (name, kind, config, enabled, created_at) "
+            "values ('old', 'greenhouse', '{}', true, '2026-01-01 00:00:00+00')"))
+        conn.execute(text(
+            "insert into postings (source_id, external_id, title, text, hints, raw, "
+            "content_hash, first_seen, last_seen, times_seen, status) values (1, 'x', 'Coder', "
+            "'', '{}', '{}', 'h', '2026-01-01 00:00:00+00', '2026-01-01 00:00:00+00', 3, "
+            "'open')"))
+    migrate(engine)
+    with session_scope(engine) as session:
+        posting = session.scalars(select(Posting)).one()
+        assert (posting.title, posting.times_seen, posting.missed_runs) == ("Coder", 3, 0)
+    migrate(engine, "0001")  # and back down, for a release that must be rolled back
+    assert "missed_runs" not in {c["name"] for c in inspect(engine).get_columns("postings")}
 
 
 def test_sqlite_uses_wal(sqlite_url: str) -> None:

@@ -25,6 +25,8 @@ class BoardSpider(scrapy.Spider):
     """Every one of these keys must be present in the source entry."""
     one_of_keys: ClassVar[tuple[str, ...]] = ()
     """At least one of these keys must be present in the source entry."""
+    close_after_missed: ClassVar[int] = 2
+    """Consecutive successful runs that must miss a posting before it is closed."""
 
     def __init__(
         self, source: dict[str, Any] | None = None, run_id: int | None = None, **kwargs: Any

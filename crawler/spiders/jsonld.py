@@ -92,6 +92,7 @@ class JsonLdSpider(BoardSpider):
 
     name = "jsonld"
     one_of_keys = ("sitemap", "listing", "urls")
+    close_after_missed = 4  # page scrapes miss pages more often than APIs miss postings
 
     def rebase(self, url: str) -> str:
         """Point a public `url` at base_url (scheme, host and any path prefix) when one is set."""
