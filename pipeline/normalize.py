@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email.utils
 import hashlib
 import html as htmlmod
 import re
@@ -98,6 +99,8 @@ def html_to_text(value: str) -> str:
     current: list[str] = []
 
     def flush() -> None:
+        if "".join(current).strip() == "-":
+            return  # a bullet whose text sits in a child block: "<li><p>text</p></li>"
         line = re.sub(r"\s+", " ", "".join(current)).strip()
         if line:
             lines.append(line)
@@ -114,6 +117,8 @@ def html_to_text(value: str) -> str:
             current.append(el.text)
         for child in el:
             walk(child)
+        if tag == "li" and "".join(current).strip() == "-":
+            current.clear()  # an empty bullet
         if tag in BLOCK_TAGS or tag in HEADING_TAGS or tag == "li":
             flush()
         if el.tail:
@@ -146,9 +151,13 @@ def parse_date(value: str | None, now: datetime) -> datetime | None:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         match = re.match(r"(\d{4}-\d{2}-\d{2})", text)
-        if not match:
-            return None
-        parsed = datetime.fromisoformat(match.group(1))
+        if match:
+            parsed = datetime.fromisoformat(match.group(1))
+        else:
+            try:  # RSS: "Tue, 08 Sep 2026 14:30:00 GMT"
+                parsed = email.utils.parsedate_to_datetime(text)
+            except (TypeError, ValueError, IndexError):
+                return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)

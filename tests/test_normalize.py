@@ -27,6 +27,11 @@ def test_text_keeps_headings_and_bullets() -> None:
         "About the role", "Requirements", "- CPC required", "- Two years of coding", "Apply now."]
 
 
+def test_bullets_whose_text_is_a_paragraph() -> None:
+    html = "<ul><li><p>CPC required</p></li><li></li><li><p>Epic</p><p>and 3M</p></li></ul>"
+    assert html_to_text(html).splitlines() == ["- CPC required", "- Epic", "and 3M"]
+
+
 def test_hostile_html_is_sanitized() -> None:
     dirty = ('<p onclick="x()">Hi<script>alert(1)</script></p><img src=x onerror="alert(2)">'
              '<a href="javascript:alert(3)">link</a><style>p{}</style><a href="https://ok">ok</a>')
@@ -55,6 +60,8 @@ def test_dates_in_every_published_form() -> None:
     assert parse_date("Posted 3 Days Ago", NOW) == datetime(2026, 11, 17, 12, 0, tzinfo=UTC)
     assert parse_date("Posted 30+ Days Ago", NOW) == datetime(2026, 10, 21, 12, 0, tzinfo=UTC)
     assert parse_date("Posted Today", NOW) == NOW
+    assert parse_date("Tue, 08 Sep 2026 14:30:00 GMT", NOW) == datetime(2026, 9, 8, 14, 30,
+                                                                         tzinfo=UTC)
     assert parse_date("soon", NOW) is None
     assert parse_date(None, NOW) is None
 
