@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from typing import Any, ClassVar
+from urllib.parse import urlsplit, urlunsplit
 
 import scrapy
 from scrapy.http import Response
@@ -54,13 +55,38 @@ class BoardSpider(scrapy.Spider):
             return f"kind '{cls.name}' needs one of {keys}"
         return None
 
+    def rebase(self, url: str) -> str:
+        """Point a public (or relative) `url` at base_url: its scheme, host and any path prefix.
+
+        Links inside responses (sitemap entries, detail `ref`s, feed links) name the public
+        host; a mirror or a local test server must serve them. Without a configured base_url,
+        or for a URL already on it, `url` is returned as is.
+        """
+        if not self.source.get("base_url"):
+            return url
+        base = urlsplit(self.base_url)
+        parts = urlsplit(url)
+        if parts.netloc == base.netloc:
+            return url
+        path = base.path.rstrip("/") + "/" + parts.path.lstrip("/")
+        return urlunsplit((base.scheme, base.netloc, path, parts.query, ""))
+
+    def count(self, key: str, by: int = 1) -> None:
+        """Add to one of this run's stats (`hcjobs/...`), stored with the run."""
+        if self.crawler and self.crawler.stats:
+            self.crawler.stats.inc_value(key, by)
+
+    def detail_failed(self, failure: Failure) -> None:
+        """Errback for a posting's detail request: that posting is skipped, the run goes on."""
+        self.errback(failure)
+        self.count("hcjobs/details_failed")
+
     def record_error(self, reason: str, *, fatal: bool = False) -> None:
         """Note a problem with this source; `fatal` marks the whole run failed."""
         self.errors.append(reason)
         self.fatal = self.fatal or fatal
         self.logger.warning("%s: %s", self.source_name, reason)
-        if self.crawler and self.crawler.stats:
-            self.crawler.stats.inc_value("hcjobs/errors")
+        self.count("hcjobs/errors")
 
     def errback(self, failure: Failure, *, fatal: bool = False) -> None:
         """Record a failed request (HTTP error status, timeout, refused connection...)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import extruct
 import scrapy
@@ -94,17 +94,6 @@ class JsonLdSpider(BoardSpider):
     one_of_keys = ("sitemap", "listing", "urls")
     close_after_missed = 4  # page scrapes miss pages more often than APIs miss postings
 
-    def rebase(self, url: str) -> str:
-        """Point a public `url` at base_url (scheme, host and any path prefix) when one is set."""
-        if not self.source.get("base_url"):
-            return url
-        base = urlsplit(self.base_url)
-        parts = urlsplit(url)
-        if parts.netloc == base.netloc:
-            return url  # already on the mirror (a relative link followed there)
-        path = base.path.rstrip("/") + (parts.path or "/")
-        return urlunsplit((base.scheme, base.netloc, path, parts.query, ""))
-
     async def start(self) -> AsyncIterator[Any]:
         if self.source.get("sitemap"):
             yield scrapy.Request(self.rebase(self.source["sitemap"]), callback=self.parse_sitemap,
@@ -160,8 +149,8 @@ class JsonLdSpider(BoardSpider):
             return
         jobs = list(find_jobpostings(data.get("json-ld"))) or \
             list(find_jobpostings(data.get("microdata")))
-        if not jobs and self.crawler and self.crawler.stats:
-            self.crawler.stats.inc_value("hcjobs/pages_without_jobposting")
+        if not jobs:
+            self.count("hcjobs/pages_without_jobposting")
         fetched = self.now()
         for index, job in enumerate(jobs):
             yield self.to_item(job, response.url, index, fetched)
