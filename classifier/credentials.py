@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from classifier.text import Sentence, sentences
 
+_MASTERS = r"(?:master'?s?|(?:post)?graduate degree)\b[^.;]{0,60}?\b"
 # canonical code -> alias pattern (matched case-sensitively for acronyms, see _compile)
 VOCABULARY: dict[str, list[str]] = {
     "CPC-A": [r"\bCPC[- ]?A\b", r"\bCPC[- ]apprentice\b"],
@@ -37,15 +38,15 @@ VOCABULARY: dict[str, list[str]] = {
     "CHFP": [r"\bCHFP\b", r"(?i:certified healthcare financial professional)"],
     "CPHQ": [r"\bCPHQ\b", r"(?i:certified professional in healthcare quality)"],
     "CHC": [r"\bCHC\b", r"(?i:certified in healthcare compliance)"],
-    # "master's degree in nursing or health administration" names the MHA too
-    # named degrees in a list after "master's" each count; the group `n` is the degree's name
-    "MHSA": [r"\bMHSA\b", r"(?i:master'?s?\b[^.;]{0,60}?\b(?P<n>health services administration))"],
+    # named degrees in a list after "master's" each count ("master's degree in nursing or
+    # health administration" names the MHA); the group `n` is the degree's own name
+    "MHSA": [r"\bMHSA\b", rf"(?i:{_MASTERS}(?P<n>health services administration))"],
     "MHA": [r"\bMHA\b",
-            r"(?i:master'?s?\b[^.;]{0,60}?\b(?P<n>(?:health|healthcare|hospital|health care)"
-            r" administration))"],
-    "MBA": [r"\bMBA\b", r"(?i:master'?s?\b[^.;]{0,60}?\b(?P<n>business administration))"],
-    "MPH": [r"\bMPH\b", r"(?i:master'?s?\b[^.;]{0,60}?\b(?P<n>public health))"],
-    "RN": [r"\bRNs?\b", r"\bRGNs?\b", r"\bRMNs?\b", r"\bRNLDs?\b", r"(?i:\bregistered nurses?\b)",
+            rf"(?i:{_MASTERS}(?P<n>(?:health|healthcare|hospital|health care) administration))"],
+    "MBA": [r"\bMBA\b", rf"(?i:{_MASTERS}(?P<n>business administration))"],
+    "MPH": [r"\bMPH\b", rf"(?i:{_MASTERS}(?P<n>public health))"],
+    "RN": [r"\bRNs?\b", r"\bRGNs?\b", r"\bRMNs?\b", r"\bRNLDs?\b",
+           r"(?i:\bregistered(?:\s+[\w-]+){0,5}?\s+nurses?\b)",
            r"(?i:\bNMC\b[^;\n]{0,25}\bregist(?:ration|ered)|\bregistration\b[^;\n]{0,25}\bNMC\b"
            r"|\bNMC (?:PIN|registered)\b)",
            r"(?i:\b(?:active|current|valid|unrestricted)[\w ,]{0,30}\b(?:nursing|RN) licen[cs]e)",
@@ -57,7 +58,7 @@ _COMPILED = {code: [re.compile(p) for p in pats] for code, pats in VOCABULARY.it
 # skipping them keeps extraction at thousands of postings per second.
 _ACRONYMS = {re.sub(r"-.*", "", code) for code in VOCABULARY} | {"RGN", "RMN", "RNLD", "NMC"}
 _UPPER = re.compile(r"[A-Z]{2,5}")
-_NAME_WORDS = re.compile(r"(?i)certified|registered|accredited|fellow|master|nurs|licen")
+_NAME_WORDS = re.compile(r"(?i)certified|registered|accredited|fellow|master|graduate|nurs|licen")
 
 
 def _may_mention(text: str) -> bool:
@@ -78,14 +79,21 @@ TRAPS: dict[str, re.Pattern[str]] = {
     "CHC": re.compile(r"(?i)community health cent(?:er|re)s?\s*\(CHC\)|\bCHCs\b"
                       r"|continuing healthcare|CHC (?:assessment|funding|nurse|team)"),
     "MBA": re.compile(r"(?i)MBA (?:consulting|group|partners|ltd|llc|inc)"),
-    # a midwife's NMC registration is not a nurse's
-    "RN": re.compile(r"(?i)^(?!.*\b(?:nurse|nursing|RGN|RMN|RNLD|RN)\b).*midwi"),
+    # a midwife's NMC registration is not a nurse's; a veterinary nurse is not one either
+    "RN": re.compile(r"(?i)veterinar|\bRVN\b|^(?!.*\b(?:nurse|nursing|RGN|RMN|RNLD|RN)\b).*midwi"),
 }
 # Acronyms that mostly mean something else outside coding and compliance: counted only in a
 # posting about that work, or in a sentence that speaks of credentials.
 AMBIGUOUS = {"CIC", "CCS", "CRC", "CPC", "ACC", "CHC", "CCA", "COC", "CPB"}
 FIELD_CONTEXT = re.compile(r"(?i)\bcod(?:er|ers|ing)\b|\bAAPC\b|\bAHIMA\b|\bICD-?10|\bCPT\b"
-                           r"|\bHCPCS\b|\bDRGs?\b|\bHCC\b|complian|\baudit|\bbilling\b")
+                           r"|\bHCPCS\b|\bDRGs?\b|\bHCC\b|healthcare compliance")
+# "Okta CIC", "FICO CCS", "City Health Partnership CIC": an acronym right after a name is the
+# name's (a company, a product); credentials follow punctuation, "or", "and" or these words.
+NAME_BEFORE = re.compile(r"\b(?!(?:AHIMA|AAPC|Active|Current|Valid|Certified|Required|Preferred"
+                         r"|Must|Or|And|The|An?|Hold|Holds|Have|With|Plus|Including|Desirable"
+                         r"|Essential|Credential|Certification)\b)[A-Z][A-Za-z]+\s+$")
+QUALIFICATION_HEADING = re.compile(r"(?i)qualif|certif|credential|licen|requir|prefer|essential"
+                                   r"|desirable")
 CRED_CONTEXT = re.compile(r"(?i)certif|credential|\bcoder|\bAAPC\b|\bAHIMA\b|designation"
                           r"|\bexam\b")
 ASK = re.compile(
@@ -97,7 +105,13 @@ ASK = re.compile(
 # Sentences about perks or other people: a credential named there is not asked of the candidate
 # unless the sentence also says required or preferred.
 NOT_ASK_SENTENCE = re.compile(r"(?i)\b(?:reimburse|we pay|we cover|membership|sponsor|typically"
-                              r"|stipend|exam fees?)\b")
+                              r"|stipend|exam fees?|we are offering|we offer|welcome payment"
+                              r"|package|the role of (?:the|a)|newly (?:registered|qualified)"
+                              r"|student nurses|preceptorship|salary range|pay range|pay scale"
+                              r"|we'?ll train|learn the difference|tuition|bridge program)\b")
+# "our ACC coders", "a shared RN care manager": the letters describe other people
+OTHERS_AFTER = re.compile(r"(?i)^[- ]?\s*(?:care |case )?(?:coders?|auditors?|managers?"
+                          r"|supervisors?|colleagues|staff|team|leaders?|educators?)\b")
 NOT_ASK = re.compile(
     r"(?i)\b(?:your (?:manager|team|supervisor)|reports? to|reporting to|led by"
     r"|we pay|we cover|reimburse|membership|sponsor|support you|help you|training towards"
@@ -110,7 +124,9 @@ PREFERRED = re.compile(
 REQUIRED = re.compile(
     r"(?i)\b(?:required|requires?|must|essential|mandatory|necessary|need to|needs to"
     r"|obtain(?:ed)? within|within \d+ (?:days|months))")
-PREFERRED_HEADING = re.compile(r"(?i)prefer|desir|nice to have|bonus|plus|ideal|additional")
+PREFERRED_HEADING = re.compile(r"(?i)prefer|desir|nice to have|bonus|plus|ideal|additional"
+                               r"|love|good to have|great to have|would be great|extra credit"
+                               r"|helpful")
 REQUIRED_HEADING = re.compile(r"(?i)requir|essential|minimum|must|qualif|what you.?ll need"
                               r"|what we.?re looking for|skills|experience|education|about you")
 REFUSED = re.compile(r"(?i)^\W{0,3}(?:\w+\W+){0,2}?(?:is |are )?not (?:be )?"
@@ -130,6 +146,17 @@ class Credential:
     requirement: str  # required | preferred
     evidence: str
     obtain_within: str | None = None
+
+
+def _credential_context(sentence: Sentence) -> bool:
+    """Whether a sentence speaks of credentials: the words, an unambiguous code beside the
+    ambiguous one, or a bare item under a qualifications heading ("- CHC or CPCO")."""
+    text = sentence.text
+    if CRED_CONTEXT.search(text):
+        return True
+    unambiguous = (set(re.findall(r"\b[A-Z][A-Z-]{1,5}\b", text)) & set(VOCABULARY)) - AMBIGUOUS
+    return bool(unambiguous) or (len(text.split()) <= 6
+                                 and bool(QUALIFICATION_HEADING.search(sentence.heading)))
 
 
 def _requirement(sentence: Sentence, start: int, end: int) -> str:
@@ -174,20 +201,27 @@ def _is_ask(sentence: Sentence, start: int, end: int) -> bool:
         return False
     before = text[max(0, start - 50):start]
     if re.search(r"(?i)\b(?:our|their|his|her)\b", before) and not re.search(
-            r"(?i)\b(?:you|join)\b[^.]*$", before) and not (REQUIRED.search(window)
-                                                        or PREFERRED.search(window)):
+            r"(?i)\bjoin\b[^.]*$", before) and not (REQUIRED.search(window)
+                                                  or PREFERRED.search(window)):
         return False  # "our CPC auditors", "our team of CPC- and CRC-certified coders"
+    if re.search(r"(?i)\b(?:ex|non)-$", before):
+        return False  # "Ex-RN", "non-RN candidates"
+    if OTHERS_AFTER.match(text[end:end + 25]) and not (REQUIRED.search(window)
+                                                     or PREFERRED.search(window)):
+        return False
     if re.match(r"(?:-?\s*(?:and|or|,)\s*[A-Z][A-Z-]+)*-?\s*(?:certified|credentialed)\b",
                 text[end:end + 40], re.I) and not asks_candidate:
         return False  # "a CCS-credentialed leader oversees..."
     if re.match(r"[- ]?(?:certified|credentialed)\s+(?:team|staff|coders|auditors|colleagues)",
                 text[end:end + 30], re.I):
         return False
-    if REFUSED.search(text[end:end + 40]):  # "CPC-A is not accepted"
-        return False
+    refused = REFUSED.search(text[end:end + 40])  # "CPC-A is not accepted"
+    if refused and not PREFERRED.search(text[end:end + refused.end()]):
+        return False  # ("a plus, not required" still asks for it, as a preference)
     heading_asks = bool(REQUIRED_HEADING.search(sentence.heading)
                         or PREFERRED_HEADING.search(sentence.heading))
-    return heading_asks or bool(ASK.search(text))
+    bare_item = len(text.split()) <= 6  # a bullet that is just "CHPS" or "CHC or CPCO"
+    return heading_asks or bare_item or bool(ASK.search(text))
 
 
 def extract_credentials(text: str, title: str = "",
@@ -211,8 +245,9 @@ def extract_credentials(text: str, title: str = "",
                         continue  # e.g. "CPC-A" already claimed the CPC letters
                     if trap and trap.search(sentence.text):
                         continue
-                    if code in AMBIGUOUS and match.group(0).isupper() and not in_field \
-                            and not CRED_CONTEXT.search(sentence.text):
+                    if code in AMBIGUOUS and match.group(0).isupper() and (
+                            NAME_BEFORE.search(sentence.text[max(0, start - 30):start])
+                            or not in_field and not _credential_context(sentence)):
                         continue
                     if not _is_ask(sentence, start, end):
                         continue

@@ -53,6 +53,12 @@ def is_heading(line: str) -> bool:
                           r"(?: qualifications| skills| requirements)?", stripped))
 
 
+def _introduces_list(line: str) -> bool:
+    """A short line right before a bullet list heads it ("You'll need", "We'd love it if")."""
+    return (not BULLET.match(line) and len(line.split()) <= MAX_HEADING_WORDS
+            and not re.search(r"[.!?;,]$|[.!?;]\s", line))
+
+
 def sentences(text: str) -> list[Sentence]:
     """Split posting text into sentences, remembering the current section heading.
 
@@ -61,11 +67,10 @@ def sentences(text: str) -> list[Sentence]:
     """
     out: list[Sentence] = []
     heading = ""
-    for raw_line in text.splitlines():
-        line = raw_line.strip()
-        if not line:
-            continue
-        if is_heading(line):
+    lines = [raw.strip() for raw in text.splitlines() if raw.strip()]
+    for index, line in enumerate(lines):
+        follows = lines[index + 1] if index + 1 < len(lines) else ""
+        if is_heading(line) or (BULLET.match(follows) and _introduces_list(line)):
             heading = line.rstrip(":").strip()
             continue
         label = re.match(r"^([A-Z][A-Za-z /&'-]{2,40}):\s+(\S.*)$", line)

@@ -76,8 +76,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("evaluate", help="measure the tagger on labeled postings",
                        description="Accuracy and credential precision/recall on a labeled "
                                    "JSONL file (labels as in docs/labeling-guide.md).")
-    p.add_argument("--data", required=True, action="append", help="labeled JSONL (repeatable)")
+    p.add_argument("--data", required=True, action="append", metavar="FILE[+FILE]",
+                   help="labeled JSONL; repeat for several sets, join files of one set with +")
     p.add_argument("--errors", type=int, default=0, help="print this many misclassified rows")
+    p.add_argument("--card", type=Path, default=None,
+                   help="model card to write (default: model-card.md beside the model)")
 
     p = sub.add_parser("retag", help="tag every stored posting again with the current model")
     _db_options(p)
@@ -288,20 +291,35 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    from classifier.category import model_dir, train, training_metrics
     from classifier.corpus import read_labeled
-    from classifier.evaluate import evaluate
+    from classifier.evaluate import evaluate, set_name, write_model_card
     from classifier.tagger import Tagger
 
     try:
-        rows = [r for path in args.data for r in read_labeled(path)]
+        sets = {set_name(spec.split("+")): [r for path in spec.split("+")
+                                            for r in read_labeled(path)]
+                for spec in args.data}
     except (OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    report = evaluate(Tagger.load(), rows)
-    errors = report.pop("errors")
-    print(json.dumps(report, indent=2))
-    for err in errors[: args.errors]:
-        print(json.dumps(err, ensure_ascii=False))
+    tagger = Tagger.load()
+    training = training_metrics()
+    if "cv_accuracy" not in training:  # the card reports cross-validation: compute it once
+        training = train()[1]
+    reports = {}
+    for name, rows in sets.items():
+        report = evaluate(tagger, rows)
+        errors = report.pop("errors")
+        reports[name] = report
+        print(json.dumps({"set": name, **{k: v for k, v in report.items()
+                                          if not isinstance(v, dict) or k.startswith("cred")
+                                          and k != "credentials_per_code"}}, indent=2))
+        for err in errors[: args.errors]:
+            print(json.dumps(err, ensure_ascii=False))
+    card = write_model_card(args.card or model_dir() / "model-card.md", tagger.version,
+                            training, reports)
+    print(f"model card: {card}")
     return EXIT_OK
 
 

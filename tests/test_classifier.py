@@ -44,6 +44,11 @@ def creds(text: str, title: str = "Coding Specialist") -> dict[str, str]:
     ("Manage PPC campaigns and reduce CPC (cost-per-click) across channels. Required.", {}),
     ("Support the Clinical Research Coordinator (CRC) with study visits. Required: BSc.", {}),
     ("Our CPC-certified team will mentor you.", {}),
+    ("Every chart you code is checked by one of our ACC coders.", {}),
+    ("Requirements\n- CPB or CPC a plus, not required", {"CPB": "preferred", "CPC": "preferred"}),
+    ("Good to have\n- CHPS", {"CHPS": "preferred"}),
+    ("You'll need\n- CPC\nWe'd love it if you have\n- CRC", {"CPC": "required",
+                                                            "CRC": "preferred"}),
     ("CPC or COC required (CPC-A is not accepted for this contract)",
      {"CPC": "required", "COC": "required"}),
     ("Master's degree in nursing or health administration preferred", {"MHA": "preferred"}),
@@ -69,6 +74,21 @@ def test_credential_evidence_is_the_sentence() -> None:
     ("Work across the two hospital sites (CIC and WCH). Experience essential.", {}),
     ("Provide supervision to CCS staff. Essential.", {}),
     ("FICO CCS is looking for a DevOps engineer. Required: Kubernetes.", {}),
+    ("City Health Care Partnership CIC are looking for practitioners. Essential: degree.", {}),
+    ("Okta CIC IAM is where you want to be. Coding in Go required.", {}),
+    ("We are offering all registered nurses a welcome payment of £2,500.", {}),
+    ("The role of the Registered Nurse is to undertake health assessments.", {}),
+    ("Ideally, you'll be a Registered Mental Health Nurse or Occupational Therapist.",
+     {"RN": "preferred"}),
+    ("Professional Registration as a Registered Learning Disabilities or Mental Health Nurse",
+     {"RN": "required"}),
+    ("Registered Veterinary Nurse (RVN) with a current licence essential.", {}),
+    ("Ex-RN, ex-Royal Marines and ex-Army personnel are welcome.", {}),
+    ("You'll have a shared RN care manager and an on-site pharmacy.", {}),
+    ("Tuition support for LPN-to-RN bridge programs.", {}),
+    ("Requirements\n- Liberty syntax, CCS, statistical characterization and SPICE simulators", {}),
+    ("A bachelor's degree; a graduate degree in health administration is strongly preferred.",
+     {"MHA": "preferred"}),
     # ...but a sentence about credentials still counts them
     ("CHC or CPCO certification required.", {"CHC": "required", "CPCO": "required"}),
     # nurse registration asked in UK and US words; a midwife's NMC registration is not
@@ -188,3 +208,28 @@ def test_held_out_real_postings(shared_data: Path) -> None:
     report = evaluate(Tagger.load(), read_labeled(shared_data / "dev.jsonl"))
     assert report["category_accuracy"] >= 0.80
     assert report["remote_accuracy"] >= 0.85
+
+
+def test_evaluate_figures_and_model_card(tmp_path: Path) -> None:
+    from classifier.evaluate import model_card
+
+    rows = [
+        {"id": "1", "title": "Inpatient Coder", "text": "Remote. Requirements\n- CCS required",
+         "label": {"category": "coding", "remote": "remote", "credentials": {"CCS": "required"}}},
+        {"id": "2", "title": "Registered Nurse", "text": "Bedside care on our ward.",
+         "label": {"category": "other", "remote": "onsite", "credentials": {}}},
+        {"id": "3", "title": "Practice Manager", "text": "Run the clinic. MHA preferred.",
+         "label": {"category": "administration", "remote": "hybrid",
+                   "credentials": {"MHA": "required"}}},
+    ]
+    report = evaluate(Tagger.load(), rows)
+    assert report["n"] == 3
+    assert report["category_accuracy"] == 1.0 and report["category_macro_f1"] == 1.0
+    assert report["remote_accuracy"] == round(2 / 3, 4)  # the practice says nothing of home
+    assert report["remote_confusion"]["hybrid->onsite"] == 1
+    assert report["credentials_code"]["f1"] == 1.0  # both codes found...
+    assert report["credentials_requirement_accuracy"] == 0.5  # ...one with the wrong strength
+    assert len(report["errors"]) == 1
+    card = model_card("v1", {"n_train": 10, "classes": {"coding": 10}}, {"tiny": report})
+    assert "| tiny | 3 | 1.000 | 0.667 | 1.000 | 0.500 | 0 |" in card
+    assert "Below target: remote_accuracy, credentials_requirement_accuracy." in card
