@@ -7,7 +7,7 @@ letters often mean something else, and a credential the posting only mentions is
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from classifier.text import Sentence, sentences
 
@@ -146,6 +146,8 @@ class Credential:
     requirement: str  # required | preferred
     evidence: str
     obtain_within: str | None = None
+    any_of: tuple[str, ...] = ()
+    """The alternatives asked with it ("CPC or CCS"), itself included; empty when alone."""
 
 
 def _credential_context(sentence: Sentence) -> bool:
@@ -235,6 +237,7 @@ def extract_credentials(text: str, title: str = "",
     for sentence in split if split is not None else sentences(text):
         if not _may_mention(sentence.text):
             continue
+        spans: list[tuple[int, int, str]] = []
         taken: list[tuple[int, int]] = []
         for code, patterns in _COMPILED.items():
             trap = TRAPS.get(code)
@@ -252,6 +255,7 @@ def extract_credentials(text: str, title: str = "",
                     if not _is_ask(sentence, start, end):
                         continue
                     taken.append((start, end))
+                    spans.append((start, end, code))
                     requirement = _requirement(sentence, start, end)
                     obtain = OBTAIN.search(sentence.text)
                     cred = Credential(code, requirement, sentence.text,
@@ -260,4 +264,32 @@ def extract_credentials(text: str, title: str = "",
                     if old is None or (old.requirement == "preferred"
                                        and requirement == "required"):
                         found[code] = cred
+        for group in _alternatives(sentence.text, spans):
+            for code in group:
+                if found[code].evidence == sentence.text:
+                    found[code] = replace(found[code], any_of=group)
     return list(found.values())
+
+
+ALTERNATIVE_GAP = re.compile(r"(?i)^[\s,/()]*(?:(?:and/)?or\b|/)?[\s,/()]*(?:an?\s+)?$")
+
+
+def _alternatives(text: str, spans: list[tuple[int, int, str]]) -> list[tuple[str, ...]]:
+    """Groups of codes offered as alternatives: "CPC, COC or CIC", "RHIT/RHIA". Codes joined
+    by commas only are a group when the list ends in "or"."""
+    groups: list[tuple[str, ...]] = []
+    ordered = sorted(spans)
+    current: list[tuple[int, int, str]] = ordered[:1]
+    saw_or = False
+    for prev, nxt in zip(ordered, ordered[1:], strict=False):
+        gap = text[prev[1]:nxt[0]]
+        if ALTERNATIVE_GAP.match(gap):
+            current.append(nxt)
+            saw_or = saw_or or bool(re.search(r"(?i)\bor\b|/", gap))
+            continue
+        if len(current) > 1 and saw_or:
+            groups.append(tuple(dict.fromkeys(c for _, _, c in current)))
+        current, saw_or = [nxt], False
+    if len(current) > 1 and saw_or:
+        groups.append(tuple(dict.fromkeys(c for _, _, c in current)))
+    return [g for g in groups if len(g) > 1]

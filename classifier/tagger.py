@@ -10,6 +10,7 @@ from sklearn.pipeline import Pipeline
 
 from classifier import category
 from classifier.credentials import extract_credentials
+from classifier.facets import extract_facets
 from classifier.remote import classify_remote
 from classifier.text import sentences
 
@@ -44,9 +45,11 @@ class Tagger:
             remote = classify_remote(text, title, posting.get("hints"), posting.get("location"),
                                      split)
             creds = extract_credentials(text, title, split)
+            category_name = max(scores, key=lambda c: scores[c])
+            facets = extract_facets(text, title, category_name, split)
             out.append({
                 "id": posting.get("id"),
-                "category": max(scores, key=lambda c: scores[c]),
+                "category": category_name,
                 "category_scores": scores,
                 "remote": remote.label,
                 "remote_confidence": remote.confidence,
@@ -54,9 +57,14 @@ class Tagger:
                 "remote_states": remote.states,
                 "credentials": [
                     {"code": c.code, "requirement": c.requirement, "evidence": c.evidence,
-                     **({"obtain_within": c.obtain_within} if c.obtain_within else {})}
+                     **({"obtain_within": c.obtain_within} if c.obtain_within else {}),
+                     **({"any_of": list(c.any_of)} if c.any_of else {})}
                     for c in creds
                 ],
+                "facets": [{"name": n, "evidence": e} for n, e in facets.facets.items()],
+                "entry_level": facets.entry_level,
+                "education": facets.education,
+                "years_experience": facets.years_experience,
                 "model_version": self.version,
             })
         return out

@@ -233,3 +233,41 @@ def test_evaluate_figures_and_model_card(tmp_path: Path) -> None:
     card = model_card("v1", {"n_train": 10, "classes": {"coding": 10}}, {"tiny": report})
     assert "| tiny | 3 | 1.000 | 0.667 | 1.000 | 0.500 | 0 |" in card
     assert "Below target: remote_accuracy, credentials_requirement_accuracy." in card
+
+
+def test_any_of_groups() -> None:
+    (cpc, coc, cic, crc) = extract_credentials(
+        "Requirements\n- CPC, COC or CIC required; CRC preferred", "Coder")
+    assert cpc.any_of == coc.any_of == cic.any_of == ("CPC", "COC", "CIC")
+    assert crc.any_of == ()
+    both = extract_credentials("CPC and CCS required", "Coder")
+    assert [c.any_of for c in both] == [(), ()]  # "and" asks for both, not either
+    slash = extract_credentials("RHIT/RHIA required", "Coder")
+    assert {c.any_of for c in slash} == {("RHIT", "RHIA")}
+
+
+def test_facets_for_coding_and_administration() -> None:
+    from classifier.facets import extract_facets
+
+    coding = extract_facets(
+        "Review inpatient records and assign ICD-10-PCS codes and MS-DRGs.\n"
+        "Requirements\n- High school diploma or GED required; associate degree preferred\n"
+        "- 3+ years of inpatient coding experience\n- Send queries through our CDI team",
+        "Inpatient Coder II", "coding")
+    assert set(coding.facets) == {"inpatient", "cdi"}
+    assert coding.education == "high school" and coding.years_experience == 3
+    assert coding.years_evidence == "3+ years of inpatient coding experience"
+    assert not coding.entry_level
+
+    admin = extract_facets(
+        "Lead revenue cycle and billing office operations. Bachelor's degree required. "
+        "Minimum of two years of supervisory experience.", "Practice Manager",
+        "administration")
+    assert {"practice", "revenue cycle", "operations"} <= set(admin.facets)
+    assert admin.education == "bachelor" and admin.years_experience == 2
+
+    apprentice = extract_facets("Entry-level coding apprenticeship; CPC-A welcome.",
+                                "Coding Apprentice", "coding")
+    assert apprentice.entry_level and apprentice.entry_evidence
+    other = extract_facets("Bedside care in our emergency department.", "RN", "other")
+    assert other.facets == {}  # facets describe coding and administration work only
