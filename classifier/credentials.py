@@ -61,6 +61,42 @@ _UPPER = re.compile(r"[A-Z]{2,5}")
 _NAME_WORDS = re.compile(r"(?i)certified|registered|accredited|fellow|master|graduate|nurs|licen")
 
 
+# Lowercase substrings without which a code's spelled-out name cannot appear; with the
+# acronyms present in the text they decide which codes a posting is searched for at all.
+NAME_TRIGGERS: dict[str, tuple[str, ...]] = {
+    "CPC": ("professional coder",), "CPC-A": (), "COC": ("outpatient coder",),
+    "CIC": ("inpatient coder",), "CRC": ("risk adjustment coder",),
+    "CPMA": ("medical auditor",), "CPCO": ("compliance officer",),
+    "CPB": ("professional biller",), "CDEO": ("documentation expert",),
+    "CEMC": ("e/m coder", "management coder"), "CCA": ("coding associate",),
+    "CCS-P": ("coding specialist",), "CCS": ("coding specialist",),
+    "RHIT": ("information technician",), "RHIA": ("information administrator",),
+    "CDIP": ("integrity practitioner",), "CHPS": ("privacy and security",),
+    "CCDS": ("documentation specialist",), "ACC": ("accredited clinical coder",),
+    "FACHE": ("healthcare executives",), "CMPE": ("practice executive",),
+    "CHFP": ("financial professional",), "CPHQ": ("healthcare quality",),
+    "CHC": ("healthcare compliance",), "MHSA": ("services administration",),
+    "MHA": ("administration",), "MBA": ("business administration",), "MPH": ("public health",),
+    "RN": ("nurse", "nmc", "licen"),
+}
+_ACRONYM_CODES: dict[str, set[str]] = {}
+for _code in VOCABULARY:
+    _ACRONYM_CODES.setdefault(re.sub(r"-.*", "", _code), set()).add(_code)
+for _token in ("RGN", "RMN", "RNLD", "NMC"):
+    _ACRONYM_CODES[_token] = {"RN"}
+
+
+def candidate_codes(text: str, title: str = "") -> set[str]:
+    """Codes that can possibly be found in a posting (cheap: no pattern is run)."""
+    codes: set[str] = set()
+    for token in set(_UPPER.findall(text)):
+        codes |= _ACRONYM_CODES.get(token, set())
+    low = text.lower()
+    codes.update(code for code, triggers in NAME_TRIGGERS.items()
+                 if any(t in low for t in triggers))
+    return codes
+
+
 def _may_mention(text: str) -> bool:
     return not _ACRONYMS.isdisjoint(_UPPER.findall(text)) or bool(_NAME_WORDS.search(text))
 
@@ -233,6 +269,9 @@ def extract_credentials(text: str, title: str = "",
     `split` is the text's sentences when the caller has them already.
     """
     found: dict[str, Credential] = {}
+    candidates = candidate_codes(text)
+    if not candidates:
+        return []
     in_field = bool(FIELD_CONTEXT.search(text) or FIELD_CONTEXT.search(title))
     for sentence in split if split is not None else sentences(text):
         if not _may_mention(sentence.text):
@@ -240,6 +279,8 @@ def extract_credentials(text: str, title: str = "",
         spans: list[tuple[int, int, str]] = []
         taken: list[tuple[int, int]] = []
         for code, patterns in _COMPILED.items():
+            if code not in candidates:
+                continue
             trap = TRAPS.get(code)
             for pattern in patterns:
                 for match in pattern.finditer(sentence.text):

@@ -3,6 +3,7 @@ education and years of experience asked. Each facet keeps the sentence that show
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, field
 
@@ -77,6 +78,40 @@ _COMPILED = {
 }
 
 
+# Lowercase substrings a facet's pattern cannot match without: a substring test skips the
+# pattern for most postings, which keeps facet extraction cheap. Keep in step with the patterns.
+TRIGGERS: dict[str, tuple[str, ...]] = {
+    "inpatient": ("inpatient", "pcs", "drg"),
+    "outpatient": ("outpatient", "ambulatory", "apc", "observation"),
+    "pro-fee": ("pro-fee", "profee", "professional", "physician", "e/m", "evaluation and"),
+    "risk adjustment": ("risk adjustment", "hcc", "hierarchical", "raf", "medicare advantage"),
+    "cdi": ("cdi", "clinical documentation", "quer", "documentation integrity"),
+    "audit": ("audit", "validat", "quality review"),
+    "education": ("educat", "trainer"),
+    "emergency": ("emergency", "ed ", "er coder"),
+    "surgical": ("surg", "operative", "or cases"),
+    "radiology": ("radiology", "imaging"),
+    "behavioral health": ("behavio", "psychiatr", "mental health", "substance"),
+    "practice": ("practice", "clinic", "physician", "gp ", "health cent", "medical "),
+    "operations": ("operations", "department", "service manager", "directorate", "unit ",
+                   "ward manager"),
+    "revenue cycle": ("revenue cycle", "patient financial", "billing", "patient accounts", "rcm"),
+    "him": ("health information", "him", "medical records", "release of information"),
+    "compliance": ("complian", "privacy", "hipaa", "quality", "patient safety", "accreditation",
+                   "cqc", "governance"),
+    "executive": ("chief", "ceo", "coo", "cfo", "cno", "vice president", "vp", "president",
+                  "executive director", "administrator"),
+}
+ENTRY_TRIGGERS = ("entry", "new grad", "new graduate", "appren", "trainee", "cpc-a",
+                  "experience", "year", "recent grad", "junior")
+EDU_TRIGGERS = [("doctor", "ph.d", "phd", "md/do"),
+                ("master", "mha", "mba", "mph", "mhsa", "msn", "msc", "ms in", "graduate degree"),
+                ("bachelor", "ba", "bs", "undergraduate", "four-year", "university", "college"),
+                ("associate", "aas", "as degree", "two-year", "hnd", "foundation degree"),
+                ("certificate", "diploma", "certification program"),
+                ("high school", "ged", "gcse", "secondary school")]
+
+
 @dataclass
 class Facets:
     """Facets with their evidence, and the asks about experience and education."""
@@ -98,36 +133,54 @@ def _years(match: re.Match[str]) -> int:
 def extract_facets(text: str, title: str, category: str,
                    split: list[Sentence] | None = None) -> Facets:
     """Facets for the posting's category (coding or administration facets), plus entry level,
-    education and years of experience for any posting."""
+    education and years of experience for any posting.
+
+    Each pattern runs once over the whole posting; only a match is traced back to its
+    sentence for the evidence (one search per pattern, not per sentence, keeps this fast).
+    """
     out = Facets()
     split = split if split is not None else sentences(text)
     units = [title, *(s.text for s in split)]
-    patterns = _COMPILED.get(category, {})
+    starts: list[int] = []
+    offset = 0
     for unit in units:
-        for name, pattern in patterns.items():
-            if name not in out.facets and pattern.search(unit):
-                out.facets[name] = unit
-        if not out.entry_level and ENTRY.search(unit) and not re.search(
-                r"(?i)not (?:an? )?(?:entry|apprentice|trainee)|CPC-A (?:is |are )?not", unit):
+        starts.append(offset)
+        offset += len(unit) + 1
+    joined = "\n".join(units)
+
+    def unit_at(position: int) -> str:
+        return units[bisect.bisect_right(starts, position) - 1]
+
+    low = joined.lower()
+    for name, pattern in _COMPILED.get(category, {}).items():
+        if not any(t in low for t in TRIGGERS[name]):
+            continue  # a substring test is far cheaper than the pattern
+        match = pattern.search(joined)
+        if match:
+            out.facets[name] = unit_at(match.start())
+    for match in ENTRY.finditer(joined) if any(t in low for t in ENTRY_TRIGGERS) else ():
+        unit = unit_at(match.start())
+        if not re.search(r"(?i)not (?:an? )?(?:entry|apprentice|trainee)|CPC-A (?:is |are )?not",
+                         unit):
             out.entry_level, out.entry_evidence = True, unit
-        if _EDU_CONTEXT.search(unit):
-            for rank, (level, pattern) in enumerate(_EDU):
-                if pattern.search(unit) and not re.search(r"(?i)preferred|a plus|desirable",
-                                                          unit):
-                    current = next((i for i, (lv, _) in enumerate(_EDU)
-                                    if lv == out.education), -1)
-                    if rank > current:  # the lowest level asked is the floor
-                        out.education, out.education_evidence = level, unit
-        for match in YEARS.finditer(unit):
-            years = _years(match)
-            if years <= 30 and (out.years_experience is None or years < out.years_experience):
-                out.years_experience, out.years_evidence = years, unit
-    if out.education is None:  # only preferred levels stated: report the lowest of them
-        for unit in units:
-            for rank, (level, pattern) in enumerate(_EDU):
-                if _EDU_CONTEXT.search(unit) and pattern.search(unit):
-                    current = next((i for i, (lv, _) in enumerate(_EDU)
-                                    if lv == out.education), -1)
-                    if rank > current:
-                        out.education, out.education_evidence = level, unit
+            break
+    required: list[tuple[int, str]] = []
+    preferred: list[tuple[int, str]] = []
+    for rank, (_level, pattern) in enumerate(_EDU):
+        if not any(t in low for t in EDU_TRIGGERS[rank]):
+            continue
+        for match in pattern.finditer(joined):
+            unit = unit_at(match.start())
+            if _EDU_CONTEXT.search(unit):
+                asked = preferred if re.search(r"(?i)preferred|a plus|desirable", unit) \
+                    else required
+                asked.append((rank, unit))
+    # the lowest level asked as a requirement is the floor; failing that, the lowest preferred
+    chosen = max(required or preferred, default=None)
+    if chosen is not None:
+        out.education, out.education_evidence = _EDU[chosen[0]][0], chosen[1]
+    for match in YEARS.finditer(joined) if "year" in low else ():
+        years = _years(match)
+        if years <= 30 and (out.years_experience is None or years < out.years_experience):
+            out.years_experience, out.years_evidence = years, unit_at(match.start())
     return out

@@ -103,10 +103,14 @@ INCLUDE = re.compile(r"(?i)(?:must (?:reside|live|be located|be based)|resid\w+ 
                      r"|available (?:to|in) (?:candidates|residents)|following states"
                      r"|hire in|approved states|eligible states)")
 
-# Every remote, hybrid and on-site pattern needs one of these words; a sentence without any is
-# skipped before the expensive patterns run.
-KEYWORDS = re.compile(r"(?i)remote|home|site|office|hybrid|person|telecommut|telework|anywhere"
-                      r"|flexib|agile|wfh|days?\b")
+# Every remote, hybrid and on-site pattern needs one of these substrings; a sentence without
+# any is skipped before the expensive patterns run (substring tests cost next to nothing).
+KEYWORDS = ("remote", "home", "site", "office", "hybrid", "person", "telecommut", "telework",
+            "anywhere", "flexib", "agile", "wfh", "day", "pandemic", "covid", "part", "split",
+            "mix", "clinic", "campus", "hospital", "#li")
+ONSITE_KEYS = ("remote", "site", "person", "office", "home", "cannot be")
+REMOTE_KEYS = ("remote", "home", "telecommut", "telework", "wfh", "#li")
+HYBRID_KEYS = ("hybrid", "day", "home", "remote", "pandemic", "covid", "agile", "flexib")
 HINT_LABELS = {"remote": "remote", "hybrid": "hybrid", "on-site": "onsite", "onsite": "onsite",
                "telecommute": "remote", "in-office": "onsite", "in office": "onsite"}
 
@@ -192,15 +196,18 @@ def classify_remote(text: str, title: str = "", hints: dict[str, Any] | None = N
     split = split if split is not None else sentences(text)
     # the title last: a sentence of the description is the better evidence
     for s in [*(sentence.text for sentence in split), title]:
-        if not KEYWORDS.search(s) or PERK.search(s):
+        low = s.lower()
+        if not any(k in low for k in KEYWORDS):
             continue
-        if REMOTE_OPTION.search(s):
+        if ("anywhere" in low or "abroad" in low or " of remote" in low) and PERK.search(s):
+            continue
+        if "hybrid" in low and REMOTE_OPTION.search(s):
             votes.setdefault("remote", s)
-        elif ONSITE.search(s):
+        elif any(k in low for k in ONSITE_KEYS) and ONSITE.search(s):
             votes.setdefault("onsite", s)
-        elif HYBRID.search(s):
+        elif any(k in low for k in HYBRID_KEYS) and HYBRID.search(s):
             votes.setdefault("hybrid", s)
-        elif REMOTE.search(s):
+        elif any(k in low for k in REMOTE_KEYS) and REMOTE.search(s):
             if AFTER_TRAINING.search(s) and re.search(r"(?i)\bdays?\b[^.]{0,20}(home|remote)", s):
                 votes.setdefault("hybrid", s)
             else:

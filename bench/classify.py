@@ -1,0 +1,111 @@
+"""Tagging speed and the keyword baseline, printed (not a timed test).
+
+    python bench/classify.py
+
+- Full tagging (category + remote + eligibility + credentials + facets + evidence) of 10,000
+  postings of about 3 KB in one process: postings/s (one core), model load time, peak memory.
+- The same labeled sets tagged by a keyword baseline of the kind other job tools use (title
+  keywords for category, the substring "remote", bare acronym matching), for quality and speed
+  side by side with hcjobs.
+"""
+
+from __future__ import annotations
+
+import re
+import resource
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+SHARED = ROOT.parent / "shared" / "data"
+N = 10_000
+TARGET_BYTES = 3_000
+
+
+def three_kb_postings(corpus: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """N postings of about 3 KB: each corpus posting followed by others' text until ~3 KB."""
+    out = []
+    for i in range(N):
+        first = corpus[i % len(corpus)]
+        text, j = first["text"], i
+        while len(text) < TARGET_BYTES:
+            j += 7
+            text += "\n" + corpus[j % len(corpus)]["text"]
+        out.append({"id": i, "title": first["title"], "text": text[:TARGET_BYTES]})
+    return out
+
+
+CODING_WORDS = re.compile(r"(?i)\bcod(?:er|ing)\b|\bcdi\b|\babstract")
+ADMIN_WORDS = re.compile(r"(?i)\bmanager\b|\bdirector\b|\badministrator\b|\bchief\b|\bvp\b")
+BARE = re.compile(r"\b(CPC-A|CPC|COC|CIC|CRC|CPMA|CPCO|CPB|CDEO|CEMC|CCA|CCS-P|CCS|RHIT|RHIA"
+                  r"|CDIP|CHPS|CCDS|ACC|FACHE|CMPE|CHFP|CPHQ|CHC|MHA|MHSA|MBA|MPH|RN)\b")
+
+
+def keyword_baseline(posting: dict[str, Any]) -> dict[str, Any]:
+    """What a typical job tool does: title keywords, the word "remote", bare acronyms."""
+    title, text = posting.get("title") or "", posting.get("text") or ""
+    category = "coding" if CODING_WORDS.search(title) else \
+        "administration" if ADMIN_WORDS.search(title) else "other"
+    remote = "remote" if "remote" in (title + " " + text).lower() else "onsite"
+    credentials = [{"code": c, "requirement": "required", "evidence": ""}
+                   for c in dict.fromkeys(BARE.findall(text))]
+    return {"id": posting.get("id"), "category": category, "remote": remote,
+            "remote_evidence": None, "credentials": credentials}
+
+
+class KeywordTagger:
+    """The baseline behind the Tagger interface, so the same evaluation measures both."""
+
+    version = "keyword-baseline"
+
+    def tag(self, postings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [keyword_baseline(p) for p in postings]
+
+
+def main() -> int:
+    from classifier.category import load, model_dir
+    from classifier.corpus import load_corpus, read_labeled
+    from classifier.evaluate import evaluate
+    from classifier.tagger import Tagger
+
+    Tagger.load()  # make sure a trained model is cached, then time a cold load
+    start = time.perf_counter()
+    load(model_dir())
+    load_s = time.perf_counter() - start
+    tagger = Tagger.load()
+    postings = three_kb_postings(load_corpus())
+    size = sum(len(p["text"]) for p in postings) / len(postings)
+    start = time.perf_counter()
+    for i in range(0, len(postings), 1000):
+        tagger.tag(postings[i:i + 1000])
+    elapsed = time.perf_counter() - start
+    base_start = time.perf_counter()
+    KeywordTagger().tag(postings)
+    base_elapsed = time.perf_counter() - base_start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"hcjobs tagger: {len(postings)} postings of {size:,.0f} chars in {elapsed:.1f} s = "
+          f"{len(postings) / elapsed:,.0f} postings/s on one core; model load {load_s:.2f} s; "
+          f"peak RSS {peak:.0f} MB")
+    print(f"keyword baseline: {len(postings) / base_elapsed:,.0f} postings/s")
+    for name, files in {"dev.jsonl": ["dev.jsonl"],
+                        "dev_us_a+b": ["dev_us_a.jsonl", "dev_us_b.jsonl"]}.items():
+        paths = [SHARED / f for f in files]
+        if not all(p.exists() for p in paths):
+            print(f"{name}: not found, skipped")
+            continue
+        rows = [r for p in paths for r in read_labeled(p)]
+        for label, who in (("hcjobs", tagger), ("keyword", KeywordTagger())):
+            rep = evaluate(who, rows)  # type: ignore[arg-type]
+            print(f"{name} {label:>8}: category macro-F1 {rep['category_macro_f1']:.3f}, "
+                  f"remote accuracy {rep['remote_accuracy']:.3f}, credentials micro-F1 "
+                  f"{rep['credentials_code']['f1']:.3f}, requirement accuracy "
+                  f"{rep['credentials_requirement_accuracy']:.3f}, look-alike FPs "
+                  f"{rep['credentials_lookalike_false_positives']}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
