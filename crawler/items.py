@@ -40,3 +40,6 @@ class JobPosting:
     """The untouched payload of the posting, so it can be parsed again later."""
     fetched_at: str | None = None
     """When the response was received (ISO 8601, UTC)."""
+    unchanged: bool = False
+    """Listed again and unchanged since the last good run, so not fetched or parsed again: only
+    `source` and `external_id` are set, and the store just marks the posting seen."""

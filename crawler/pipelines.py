@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import asdict
-from datetime import datetime
+from dataclasses import fields
+from datetime import UTC, datetime
 from typing import Any
 
 from scrapy import Spider, signals
@@ -13,11 +13,21 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
 from crawler.items import JobPosting
+from pipeline.crawlstate import (
+    STATE_KEY,
+    SUMMARY_KEY,
+    VERSION,
+    config_hash,
+    drop_older_states,
+    load_state,
+    mark_seen,
+)
 from pipeline.db import open_store
 from pipeline.lifecycle import after_run
 from pipeline.store import finish_run, start_run, store_items
 
 logger = logging.getLogger(__name__)
+ITEM_FIELDS = tuple(f.name for f in fields(JobPosting) if f.name != "unchanged")
 
 
 class ValidatePipeline:
@@ -32,10 +42,10 @@ class ValidatePipeline:
 
     def process_item(self, item: JobPosting) -> JobPosting:
         reason = None
-        if not (item.title or "").strip():
-            reason = "missing_title"
-        elif not str(item.external_id or "").strip():
+        if not str(item.external_id or "").strip():
             reason = "missing_id"
+        elif not item.unchanged and not (item.title or "").strip():
+            reason = "missing_title"
         if reason:
             assert self.crawler.stats is not None
             self.crawler.stats.inc_value(f"drop/{reason}")
@@ -53,11 +63,48 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def run_summary(stats: dict[str, Any], counts: dict[str, int]) -> dict[str, Any]:
+    """The figures an operator reads first, from Scrapy's stats and the store's counts.
+
+    requests and responses by status (robots.txt included), postings seen / new / changed /
+    unchanged, 304s and skipped details, items dropped by reason, retries, errors, duration,
+    and the hosts whose circuit breaker tripped.
+    """
+    prefix = "downloader/response_status_count/"
+    responses = {k[len(prefix):]: v for k, v in stats.items() if k.startswith(prefix)}
+    exceptions = {k.rsplit("/", 1)[-1].rsplit(".", 1)[-1]: v for k, v in stats.items()
+                  if k.startswith("downloader/exception_type_count/")}
+    duration = stats.get("elapsed_time_seconds")
+    if duration is None and isinstance(stats.get("start_time"), datetime):
+        duration = (datetime.now(UTC) - stats["start_time"]).total_seconds()
+    return {
+        "requests": int(stats.get("downloader/request_count", 0)),
+        "responses": responses,
+        "exceptions": exceptions,
+        "bytes": int(stats.get("downloader/response_bytes", 0)),
+        **counts,
+        "not_modified": int(stats.get("hcjobs/not_modified", 0)),
+        "details_skipped": int(stats.get("hcjobs/details_skipped", 0)),
+        "details_failed": int(stats.get("hcjobs/details_failed", 0)),
+        "dropped": {k[len("drop/"):]: v for k, v in stats.items() if k.startswith("drop/")},
+        "retries": int(stats.get("retry/count", 0)),
+        "retry_wait_s": round(float(stats.get("hcjobs/retry_wait_seconds", 0.0)), 2),
+        "robots_forbidden": int(stats.get("robotstxt/forbidden", 0)),
+        "breaker_trips": {k[len("hcjobs/circuit_open/"):]: v for k, v in stats.items()
+                          if k.startswith("hcjobs/circuit_open/")},
+        "breaker_skipped": int(stats.get("hcjobs/breaker_skipped", 0)),
+        "errors": int(stats.get("hcjobs/errors", 0)),
+        "duration_s": round(float(duration), 3) if duration is not None else None,
+    }
+
+
 class StorePipeline:
     """Hands items to the store in batches and records the run's outcome when the spider closes.
 
     Each batch is one transaction, so a crash mid-run leaves every stored batch intact and
-    nothing half-written.
+    nothing half-written. Unchanged items (listed again, not fetched again) are only marked
+    seen. The source's incremental state is read from its last good run when the spider
+    opens and written with this run when it ends ok.
     """
 
     def __init__(self, crawler: Crawler, db_url: str | None, batch_size: int) -> None:
@@ -65,9 +112,12 @@ class StorePipeline:
         self.db_url = db_url
         self.batch_size = batch_size
         self.buffer: list[dict[str, Any]] = []
+        self.unchanged: list[str] = []
         self.engine: Any = None
         self.run_id: int | None = None
         self.store_error: str | None = None
+        self.counts = {"seen": 0, "new": 0, "changed": 0, "unchanged": 0,
+                       "unchanged_missing": 0}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
@@ -81,13 +131,25 @@ class StorePipeline:
         spider: Any = self.crawler.spider
         self.engine = open_store(self.db_url, upgrade=getattr(spider, "run_id", None) is None)
         self.run_id = getattr(spider, "run_id", None)
+        source = getattr(spider, "source", {"name": spider.name, "kind": spider.name})
         if self.run_id is None:  # plain `scrapy crawl`: record the run ourselves
-            source = getattr(spider, "source", {"name": spider.name, "kind": spider.name})
             self.run_id = start_run(self.engine, source)
             spider.run_id = self.run_id
+        if hasattr(spider, "restore_state"):
+            try:
+                spider.restore_state(load_state(self.engine, source))
+            except Exception as exc:  # no state only means a full crawl
+                logger.warning("%s: previous crawl state unreadable, crawling in full: %s",
+                               source.get("name"), exc)
 
     def process_item(self, item: JobPosting) -> JobPosting:
-        self.buffer.append(asdict(item))
+        if item.unchanged:
+            self.unchanged.append(item.external_id)
+            if len(self.unchanged) >= self.batch_size * 5:
+                self.flush_unchanged()
+            return item
+        # a shallow copy: dataclasses.asdict would deep-copy every raw payload again
+        self.buffer.append({f: getattr(item, f) for f in ITEM_FIELDS})
         if len(self.buffer) >= self.batch_size:
             self.flush()
         return item
@@ -99,16 +161,36 @@ class StorePipeline:
             return
         batch, self.buffer = self.buffer, []
         try:
-            store_items(self.engine, self.run_id, batch)
+            counts = store_items(self.engine, self.run_id, batch)
         except Exception as exc:  # the run must end recorded, whatever the database said
             self.store_error = f"store failed: {type(exc).__name__}: {exc}"
             logger.error(self.store_error)
+            return
+        for key in ("seen", "new", "changed"):
+            self.counts[key] += int(getattr(counts, key, 0))
+
+    def flush_unchanged(self) -> None:
+        """Mark the buffered unchanged postings seen, in one statement per chunk."""
+        if not self.unchanged or self.store_error or self.run_id is None:
+            self.unchanged.clear()
+            return
+        ids, self.unchanged = self.unchanged, []
+        try:
+            found = mark_seen(self.engine, self.run_id, ids)
+        except Exception as exc:
+            self.store_error = f"store failed: {type(exc).__name__}: {exc}"
+            logger.error(self.store_error)
+            return
+        self.counts["seen"] += found
+        self.counts["unchanged"] += found
+        self.counts["unchanged_missing"] += len(set(ids)) - found
 
     def close_spider(self) -> None:
         self.flush()
+        self.flush_unchanged()
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
-        """Record the run's status, errors and Scrapy stats."""
+        """Record the run's status, errors, Scrapy stats, summary and incremental state."""
         if self.run_id is None:
             return
         stats = _jsonable(self.crawler.stats.get_stats() if self.crawler.stats else {})
@@ -123,8 +205,15 @@ class StorePipeline:
         else:
             status = "ok"
         stats["errors"] = errors
+        raw_stats = self.crawler.stats.get_stats() if self.crawler.stats else {}
+        stats[SUMMARY_KEY] = run_summary(raw_stats, dict(self.counts))
+        state = getattr(spider, "state", None)
+        source = getattr(spider, "source", None)
+        if status == "ok" and isinstance(state, dict) and isinstance(source, dict):
+            stats[STATE_KEY] = {"version": VERSION, "config": config_hash(source), **state}
         dropped = sum(v for k, v in stats.items() if k.startswith("drop/") and isinstance(v, int))
         finish_run(self.engine, self.run_id, status=status,
                    error="; ".join(errors[:5]) or None, stats=stats, dropped=dropped)
         if status == "ok":
             after_run(self.engine, self.run_id)
+            drop_older_states(self.engine, self.run_id)

@@ -1,28 +1,98 @@
-"""Scrapy settings for hcjobs crawls: polite by default, bounded in time and size."""
+"""Scrapy settings for hcjobs crawls: polite by default, bounded in time and size.
+
+Where a setting can be changed, lowest priority first:
+1. this module;
+2. `HCJOBS_CRAWL_SETTINGS`, a JSON object in the environment of the crawl process
+   (`{"DOWNLOAD_TIMEOUT": 5}`), applied by `crawler.run` to every source of the crawl;
+3. for a source on a loopback host (127.0.0.1, localhost, ::1: tests, the demo board, the
+   benchmark, a local mirror), `HCJOBS_LOCAL_SETTINGS` below;
+4. the source entry's own `settings` table in sources.toml (`settings = {DOWNLOAD_DELAY = 2}`).
+Plain `scrapy crawl` takes `-s NAME=VALUE` as usual.
+"""
+
+import os
 
 BOT_NAME = "hcjobs"
 SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
 
-# Identify ourselves; operators add their contact through HCJOBS_CONTACT (see crawler.run).
+# ---- politeness --------------------------------------------------------------------------------
+# Identify ourselves. The operator's contact (an e-mail or URL) is appended as
+# "(+...; contact: ...)": from the source entry's `contact` (usually set once in the
+# sources file's [defaults] table), else from HCJOBS_CONTACT.
 USER_AGENT = "hcjobs/0.1 (+https://github.com/hcjobs/hcjobs)"
+HCJOBS_CONTACT = os.environ.get("HCJOBS_CONTACT") or None
 ROBOTSTXT_OBEY = True
 
+# Per host: at most 4 requests in flight, at least DOWNLOAD_DELAY seconds apart, and AutoThrottle
+# slows down further when the host answers slowly.
 CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 4
-DOWNLOAD_DELAY = 0.0
+DOWNLOAD_DELAY = 0.25
 AUTOTHROTTLE_ENABLED = True
-AUTOTHROTTLE_START_DELAY = 0.25
+AUTOTHROTTLE_START_DELAY = 0.5
 AUTOTHROTTLE_MAX_DELAY = 30.0
-AUTOTHROTTLE_TARGET_CONCURRENCY = 4.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
+# Sources of one crawl that talk to the same (non-loopback) host run one after another, so the
+# per-host limits above hold for the whole crawl process, not only for each source.
+HCJOBS_SOURCES_PER_HOST = 1
+# Loopback hosts are our own servers: no delay, no AutoThrottle, more requests in flight.
+# Everything else (robots.txt, retries, Retry-After, the circuit breaker) stays on.
+HCJOBS_LOCAL_SETTINGS = {
+    "DOWNLOAD_DELAY": 0,
+    "AUTOTHROTTLE_ENABLED": False,
+    "CONCURRENT_REQUESTS_PER_DOMAIN": 16,
+}
 
+# ---- bounds ------------------------------------------------------------------------------------
 DOWNLOAD_TIMEOUT = 20
 DOWNLOAD_MAXSIZE = 20 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 5 * 1024 * 1024
+REDIRECT_MAX_TIMES = 5
+# A redirect loop ends in "max redirections reached" (recorded on the run) instead of being
+# dropped silently as a duplicate request.
+DUPEFILTER_CLASS = "crawler.middlewares.RedirectLoopAwareDupeFilter"
+
+# ---- retries -----------------------------------------------------------------------------------
+# crawler.middlewares.PoliteRetryMiddleware replaces Scrapy's RetryMiddleware: it reads the same
+# RETRY_* settings, waits as long as Retry-After asks on 429/503 (up to HCJOBS_RETRY_AFTER_MAX
+# seconds; a longer wait gives up), and otherwise backs off exponentially with jitter:
+# about HCJOBS_BACKOFF_BASE * 2**(attempt-1) seconds, never more than HCJOBS_BACKOFF_MAX.
 RETRY_ENABLED = True
 RETRY_TIMES = 2
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
-REDIRECT_MAX_TIMES = 5
+HCJOBS_BACKOFF_BASE = 1.0
+HCJOBS_BACKOFF_MAX = 60.0
+HCJOBS_RETRY_AFTER_MAX = 300.0
+# After this many consecutive failures of one host (5xx or 429 after retries, timeouts,
+# connection errors) the rest of the run sends it nothing more; 0 disables the breaker.
+HCJOBS_BREAKER_THRESHOLD = 5
+
+DOWNLOADER_MIDDLEWARES = {
+    # Every middleware method costs a coroutine per request; these do nothing for hcjobs
+    # (no allowed_domains, no HTTP auth), so they are left out.
+    "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
+    "scrapy.downloadermiddlewares.httpauth.HttpAuthMiddleware": None,
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.middlewares.PoliteRetryMiddleware": 550,
+    "crawler.middlewares.CircuitBreakerMiddleware": 560,
+}
+
+SPIDER_MIDDLEWARES = {  # likewise: no crawl depth limit, no Referer needed by any board
+    "scrapy.spidermiddlewares.referer.RefererMiddleware": None,
+    "scrapy.spidermiddlewares.depth.DepthMiddleware": None,
+    "scrapy.spidermiddlewares.urllength.UrlLengthMiddleware": None,
+}
+
+# ---- incremental crawling ----------------------------------------------------------------------
+# A posting whose list entry is unchanged since the last good run is not fetched again (only
+# marked seen), unless its detail was fetched this many days ago or more.
+HCJOBS_REFRESH_DAYS = 7
+
+# Items of one response go through the item pipelines one at a time: ours are synchronous, and
+# Scrapy's default (100) starts 100 asyncio tasks per response, which costs more than a
+# page's whole parse at thousands of pages.
+CONCURRENT_ITEMS = 1
 
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False

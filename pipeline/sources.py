@@ -12,7 +12,12 @@ from typing import Any
 
 DEFAULT_SOURCES = "sources.toml"
 HEADER = re.compile(r"^[ \t]*\[\[[ \t]*source[ \t]*\]\]", re.MULTILINE)
-COMMON_KEYS = {"name", "kind", "schedule", "enabled", "base_url", "company"}
+COMMON_KEYS = {"name", "kind", "schedule", "enabled", "base_url", "company", "contact",
+               "settings", "refresh_days", "close_after", "truncation_drop", "page_size",
+               "page_window"}
+DEFAULTS_TABLE = "defaults"
+"""Top-level table whose keys every entry gets unless it sets them itself (`contact`,
+`settings`...); a `settings` table is merged key by key."""
 
 
 class SourceError(ValueError):
@@ -38,10 +43,10 @@ def default_sources_path() -> Path:
 
 
 def _check_cron(expr: str) -> str | None:
-    from apscheduler.triggers.cron import CronTrigger
+    from pipeline.schedule import cron_trigger
 
     try:
-        CronTrigger.from_crontab(expr)
+        cron_trigger(expr)
     except ValueError as exc:
         return f"bad schedule {expr!r}: {exc}"
     return None
@@ -66,11 +71,16 @@ def load_sources(path: str | Path | None = None) -> list[dict[str, Any]]:
     entries = data.get("source", [])
     if not isinstance(entries, list):
         raise SourceError(f"{file}: 'source' must be an array of tables ([[source]])")
+    defaults = data.get(DEFAULTS_TABLE, {})
+    if not isinstance(defaults, dict) or {"name", "kind"} & set(defaults):
+        raise SourceError(f"{file}: [{DEFAULTS_TABLE}] must be a table of keys shared by "
+                          "every source (not 'name' or 'kind')")
     lines = [text.count("\n", 0, m.start()) + 1 for m in HEADER.finditer(text)]
     kinds = spider_kinds()
     seen: dict[str, int] = {}
     out = []
-    for index, entry in enumerate(entries):
+    for index, own in enumerate(entries):
+        entry = with_defaults(own, defaults)
         line = lines[index] if index < len(lines) else 0
         where = f"{file}:{line}" if line else str(file)
         name = entry.get("name")
@@ -94,6 +104,14 @@ def load_sources(path: str | Path | None = None) -> list[dict[str, Any]]:
         seen[name] = line
         out.append({**entry, "enabled": entry.get("enabled", True), "line": line})
     return out
+
+
+def with_defaults(entry: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+    """`entry` with the [defaults] keys it does not set; `settings` tables are merged."""
+    merged = {**defaults, **entry}
+    if isinstance(defaults.get("settings"), dict) and isinstance(entry.get("settings"), dict):
+        merged["settings"] = {**defaults["settings"], **entry["settings"]}
+    return merged
 
 
 def select_sources(entries: list[dict[str, Any]], names: list[str] | None) -> list[dict[str, Any]]:

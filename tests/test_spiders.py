@@ -256,7 +256,7 @@ def test_lever_pages_until_empty_and_keeps_lists(crawl: Crawl) -> None:
     assert coder.location == "Remote - US; Columbus, OH"
     assert coder.posted_raw == "1767225600000"  # epoch milliseconds, kept as given
     assert coder.posted_at and _utc(coder.posted_at) == datetime(2026, 1, 1, tzinfo=UTC)
-    assert coder.employment_type == "Full-time"
+    assert coder.employment_type == "FULL_TIME"  # "Full-time" as published
     assert coder.hints == {"workplaceType": "remote"}
     assert coder.raw == served[coder.external_id]
     # the requirement lists live outside `description`; they must reach the text
@@ -300,7 +300,7 @@ def test_ashby_board_with_compensation(crawl: Crawl) -> None:
     assert (biller.salary_min, biller.salary_max, biller.salary_currency,
             biller.salary_period) == (52000, 64000, "USD", "year")
     assert biller.posted_raw == "2026-09-03T15:04:05.123+00:00"
-    assert biller.employment_type == "FullTime"
+    assert biller.employment_type == "FULL_TIME"  # "FullTime" as published
     # Ashby wraps list items in <p>: the bullet must survive into the text
     assert "\n- CPC, CCA or CBCS certification" in biller.text
     assert biller.raw["compensation"]["summaryComponents"][1]["minValue"] == 52000
@@ -338,7 +338,7 @@ def test_smartrecruiters_list_pages_and_details(crawl: Crawl) -> None:
     assert coder.location == "Tampa, FL, United States" and coder.state == "FL"
     assert coder.hints == {"remote": True, "hybrid": False}
     assert coder.posted_raw == "2026-09-04T13:22:41.512Z"
-    assert coder.employment_type == "Full-time"
+    assert coder.employment_type == "FULL_TIME"  # "Full-time" as published
     assert (coder.url or "").startswith(
         "https://jobs.smartrecruiters.com/SunriseMedicalGroup/744000200000001")
     assert "- RHIT or CCS required" in coder.text and "Qualifications" in coder.text
@@ -376,7 +376,7 @@ def test_workday_posts_pages_and_fetches_details(crawl: Crawl) -> None:
     assert coder.hints == {"remoteType": "Hybrid"}
     assert coder.posted_raw == "Posted 3 Days Ago"
     assert _days_before(coder.posted_at, coder.first_seen, 3)
-    assert coder.employment_type == "Full time"
+    assert coder.employment_type == "FULL_TIME"  # "Full time" as published
     assert coder.url == "https://valleyhealth.wd5.myworkdayjobs.com/Careers" \
         "/job/Winchester-VA/Inpatient-Coder-II_R-10231"
     assert "- CCS required" in coder.text  # the list has no description; the detail does
@@ -438,7 +438,7 @@ def test_usajobs_sends_credentials_and_pages(crawl: Crawl) -> None:
     assert chief.hints == {"TeleworkEligible": True, "RemoteIndicator": False}
     clerk = postings["812345800"]  # PH: paid by the hour
     assert (clerk.salary_min, clerk.salary_max, clerk.salary_period) == (21.05, 27.37, "hour")
-    assert clerk.employment_type == "Part-time"
+    assert clerk.employment_type == "PART_TIME"  # "Part-time" as published
 
 
 def test_usajobs_rejected_key_fails_the_run(crawl: Crawl) -> None:
@@ -513,7 +513,7 @@ def test_remotive_search_and_hints(crawl: Crawl) -> None:
     coder = postings["2100001"]
     assert coder.title == "Risk Adjustment Coder (CRC)" and coder.company == "Apex Risk Partners"
     assert coder.hints == {"isRemote": True, "applicantLocation": "USA Only"}
-    assert coder.location == "USA Only" and coder.employment_type == "full_time"
+    assert coder.location == "USA Only" and coder.employment_type == "FULL_TIME"
     assert coder.posted_raw == "2026-09-10T14:02:11"
     assert coder.raw["salary"] == "$28 - $34 /hour"  # free text: kept in raw
     assert "- CRC or CPC required" in coder.text
@@ -538,7 +538,7 @@ def test_rss_feed(crawl: Crawl) -> None:
     assert coder.canonical_url == "https://jobs.lakeshore-health.example/jobs/4411"
     assert coder.company == "Lakeshore Health"  # from the board's own job:company field
     assert coder.location == "Muskegon, MI" and coder.state == "MI"
-    assert coder.employment_type == "Full-time"
+    assert coder.employment_type == "FULL_TIME"  # "Full-time" as published
     assert coder.posted_raw == "Tue, 08 Sep 2026 14:30:00 GMT"
     assert "- CPC or CCS-P required" in coder.text
     assert "<job:location>Muskegon, MI</job:location>" in coder.raw["xml"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 from urllib.parse import quote
@@ -54,15 +55,23 @@ class AshbySpider(BoardSpider):
     default_base_url = "https://api.ashbyhq.com"
     required_keys = ("org",)
 
+    @classmethod
+    def count_listed(cls, body: bytes, entry: dict[str, Any]) -> tuple[int | None, str]:
+        jobs = json.loads(body)["jobs"]
+        return sum(1 for j in jobs if isinstance(j, dict) and j.get("isListed") is not False), ""
+
     async def start(self) -> AsyncIterator[Any]:
         org = quote(str(self.source["org"]), safe="")
-        yield scrapy.Request(
+        yield self.conditional(scrapy.Request(
             f"{self.base_url}/posting-api/job-board/{org}?includeCompensation=true",
             callback=self.parse,
             errback=self.fatal_errback,
-        )
+        ))
 
     def parse(self, response: Response, **kwargs: Any) -> Iterator[JobPosting]:
+        if response.status == 304:  # the board has not changed since the last run
+            yield from self.not_modified(response)
+            return
         data = self.load_json(response)
         if data is None:
             return
@@ -71,6 +80,7 @@ class AshbySpider(BoardSpider):
             self.record_error(f"no 'jobs' list in {response.url}", fatal=True)
             return
         fetched = self.now()
+        ids = []
         for job in jobs:
             if not isinstance(job, dict) or not job.get("id"):
                 self.record_error(f"posting without id in {response.url}")
@@ -78,7 +88,11 @@ class AshbySpider(BoardSpider):
             if job.get("isListed") is False:  # reachable by link only: not a public opening
                 self.count("hcjobs/skipped_unlisted")
                 continue
-            yield self.to_item(job, fetched)
+            item = self.to_item(job, fetched)
+            if self.storable(item):
+                ids.append(item.external_id)
+            yield item
+        self.remember(response, ids)
 
     def to_item(self, job: dict[str, Any], fetched: str) -> JobPosting:
         """Map one Ashby job to the common item."""

@@ -102,14 +102,37 @@ class FeedSpider(BoardSpider):
 
     name = "feed"
     required_keys = ("url",)
+    url_keys = ("url",)
+
+    @classmethod
+    def count_listed(cls, body: bytes, entry: dict[str, Any]) -> tuple[int | None, str]:
+        parser = etree.XMLParser(resolve_entities=False, no_network=True, recover=True)
+        root = etree.fromstring(body, parser)
+        if root is None or _local(root) not in ("rss", "RDF", "feed"):
+            raise ValueError("not an RSS or Atom feed")
+        name = "entry" if _local(root) == "feed" else "item"
+        return sum(1 for el in root.iter() if _local(el) == name), ""
 
     async def start(self) -> AsyncIterator[Any]:
         url = str(self.source["url"])
         if self.source.get("base_url"):
             url = self.rebase(url)
-        yield scrapy.Request(url, callback=self.parse, errback=self.fatal_errback)
+        yield self.conditional(scrapy.Request(url, callback=self.parse,
+                                              errback=self.fatal_errback))
 
     def parse(self, response: Response, **kwargs: Any) -> Iterator[JobPosting]:
+        if response.status == 304:  # the feed has not changed since the last run
+            yield from self.not_modified(response)
+            return
+        ids = []
+        for item in self.parse_feed(response):
+            if self.storable(item):
+                ids.append(item.external_id)
+            yield item
+        self.remember(response, ids)
+
+    def parse_feed(self, response: Response) -> Iterator[JobPosting]:
+        """Every item or entry of an RSS or Atom document."""
         parser = etree.XMLParser(resolve_entities=False, no_network=True, recover=True)
         try:
             root = etree.fromstring(response.body, parser)

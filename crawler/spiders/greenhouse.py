@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import json
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 from urllib.parse import quote
@@ -21,15 +22,23 @@ class GreenhouseSpider(BoardSpider):
     default_base_url = "https://boards-api.greenhouse.io"
     required_keys = ("board",)
 
+    @classmethod
+    def count_listed(cls, body: bytes, entry: dict[str, Any]) -> tuple[int | None, str]:
+        data = json.loads(body)
+        return len(data["jobs"]), ""
+
     async def start(self) -> AsyncIterator[Any]:
         board = quote(str(self.source["board"]), safe="")
-        yield scrapy.Request(
+        yield self.conditional(scrapy.Request(
             f"{self.base_url}/v1/boards/{board}/jobs?content=true",
             callback=self.parse,
             errback=self.fatal_errback,
-        )
+        ))
 
     def parse(self, response: Response, **kwargs: Any) -> Iterator[JobPosting]:
+        if response.status == 304:  # the board has not changed since the last run
+            yield from self.not_modified(response)
+            return
         data = self.load_json(response)
         if data is None:
             return
@@ -38,11 +47,16 @@ class GreenhouseSpider(BoardSpider):
             self.record_error(f"no 'jobs' list in {response.url}", fatal=True)
             return
         fetched = self.now()
+        ids = []
         for job in jobs:
             if not isinstance(job, dict) or job.get("id") is None:
                 self.record_error(f"posting without id in {response.url}")
                 continue
-            yield self.to_item(job, fetched)
+            item = self.to_item(job, fetched)
+            if self.storable(item):
+                ids.append(item.external_id)
+            yield item
+        self.remember(response, ids)
 
     def to_item(self, job: dict[str, Any], fetched: str) -> JobPosting:
         """Map one Greenhouse job to the common item."""

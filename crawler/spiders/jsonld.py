@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -9,11 +10,30 @@ from urllib.parse import urlsplit
 
 import extruct
 import scrapy
-from scrapy.http import Response
+from scrapy.http import HtmlResponse, Response, TextResponse
 from scrapy.utils.sitemap import Sitemap
 
 from crawler.items import JobPosting
 from crawler.spiders.base import BoardSpider
+
+LD_SCRIPT = re.compile(
+    rb"<script\b[^>]*\btype\s*=\s*[\"']?application/ld\+json[\"']?[^>]*>(.*?)</script\s*>",
+    re.IGNORECASE | re.DOTALL)
+
+
+def quick_jsonld(body: bytes) -> list[Any] | None:
+    """The JSON-LD blocks of a page, read without building an HTML tree; None when one of them
+    does not parse as plain JSON (the caller then lets extruct try harder)."""
+    blocks: list[Any] = []
+    for match in LD_SCRIPT.finditer(body):
+        raw = match.group(1).strip()
+        if not raw:
+            continue
+        try:
+            blocks.append(json.loads(raw, strict=False))
+        except ValueError:
+            return None
+    return blocks
 
 
 def find_jobpostings(node: Any) -> Iterator[dict[str, Any]]:
@@ -92,7 +112,31 @@ class JsonLdSpider(BoardSpider):
 
     name = "jsonld"
     one_of_keys = ("sitemap", "listing", "urls")
+    url_keys = ("sitemap", "listing", "urls")
     close_after_missed = 4  # page scrapes miss pages more often than APIs miss postings
+
+    @classmethod
+    def count_listed(cls, body: bytes, entry: dict[str, Any]) -> tuple[int | None, str]:
+        pattern = entry.get("link_pattern")
+
+        def wanted(url: str) -> bool:
+            return bool(re.search(pattern, url)) if pattern else True
+
+        if entry.get("sitemap"):
+            sitemap = Sitemap(body)
+            locs = [str(e["loc"]) for e in sitemap if e.get("loc")]
+            if sitemap.type == "sitemapindex":
+                return None, f"sitemap index of {len(locs)} sitemaps (not followed here)"
+            return sum(1 for loc in locs if wanted(loc)), ""
+        if entry.get("listing"):
+            url = cls(source=entry).rebase(str(entry["listing"]))
+            page = HtmlResponse(url=url, body=body)
+            host = urlsplit(page.url).netloc
+            links = {page.urljoin(h) for h in page.css("a::attr(href)").getall()}
+            return sum(1 for u in links
+                       if urlsplit(u).netloc == host and wanted(u) and u != page.url), \
+                "first listing page only"
+        return len(entry.get("urls") or []), "pages listed in the entry"
 
     async def start(self) -> AsyncIterator[Any]:
         if self.source.get("sitemap"):
@@ -102,13 +146,21 @@ class JsonLdSpider(BoardSpider):
             yield scrapy.Request(self.rebase(self.source["listing"]), callback=self.parse_listing,
                                  errback=self.fatal_errback)
         for url in self.source.get("urls") or []:
-            yield scrapy.Request(self.rebase(url), callback=self.parse_page, errback=self.errback)
+            yield self.page_request(url)
 
     def _wanted(self, url: str) -> bool:
         pattern = self.source.get("link_pattern")
         return bool(re.search(pattern, url)) if pattern else True
 
-    def parse_sitemap(self, response: Response) -> Iterator[scrapy.Request]:
+    def page_request(self, url: str, lastmod: str = "") -> scrapy.Request:
+        """A career page, conditional on what the last run got there; `lastmod` from the
+        sitemap is kept to skip the page next time when it has not changed."""
+        target = self.rebase(url)
+        return self.conditional(scrapy.Request(
+            target, callback=self.parse_page, errback=self.errback,
+            cb_kwargs={"lastmod": lastmod}), key=target)
+
+    def parse_sitemap(self, response: Response) -> Iterator[Any]:
         try:
             sitemap = Sitemap(response.body)
         except Exception as exc:  # lxml raises several types on garbage
@@ -122,38 +174,67 @@ class JsonLdSpider(BoardSpider):
                 yield scrapy.Request(self.rebase(loc), callback=self.parse_sitemap,
                                      errback=self.errback)
             elif self._wanted(loc):
-                yield scrapy.Request(self.rebase(loc), callback=self.parse_page,
-                                     errback=self.errback)
+                lastmod = str(entry.get("lastmod") or "")
+                known = self.known_entry(self.rebase(loc), lastmod) if lastmod else None
+                if known is not None:  # the sitemap says the page has not changed
+                    yield from (self.unchanged(i) for i in known)
+                    continue
+                yield self.page_request(loc, lastmod)
 
     def parse_listing(self, response: Response) -> Iterator[scrapy.Request]:
-        if not hasattr(response, "css"):
-            self.record_error(f"listing {response.url} is not HTML", fatal=True)
+        if not isinstance(response, TextResponse):
+            self.is_text(response, fatal=True)
             return
         host = urlsplit(response.url).netloc
         for href in response.css("a::attr(href)").getall():
             url = response.urljoin(href)
             if urlsplit(url).netloc == host and self._wanted(url) and url != response.url:
-                yield scrapy.Request(self.rebase(url), callback=self.parse_page,
-                                     errback=self.errback)
+                yield self.page_request(url)
         nexts = response.css('a[rel~="next"]::attr(href), link[rel~="next"]::attr(href)')
         for next_href in nexts.getall():
             yield scrapy.Request(self.rebase(response.urljoin(next_href)),
                                  callback=self.parse_listing, errback=self.errback)
 
-    def parse_page(self, response: Response) -> Iterator[JobPosting]:
+    def parse_page(self, response: Response, lastmod: str = "") -> Iterator[JobPosting]:
+        key = str(response.meta.get("hcjobs_key", response.url))
+        if response.status == 304:  # the page has not changed since the last run
+            items = self.not_modified(response)
+            if lastmod:
+                self.remember_entry(key, lastmod, [i.external_id for i in items])
+            yield from items
+            return
+        if not self.is_text(response):
+            return
+        jobs = self.jobpostings(response)
+        if jobs is None:
+            return
+        if not jobs:
+            self.count("hcjobs/pages_without_jobposting")
+        fetched = self.now()
+        items = [self.to_item(job, response.url, index, fetched)
+                 for index, job in enumerate(jobs)]
+        ids = [i.external_id for i in items if self.storable(i)]
+        self.remember(response, ids)
+        if lastmod and ids:
+            self.remember_entry(key, lastmod, ids)
+        yield from items
+
+    def jobpostings(self, response: Response) -> list[dict[str, Any]] | None:
+        """The page's JobPosting objects: JSON-LD read directly when it parses cleanly (the
+        common case, and much faster), else extruct's JSON-LD and microdata readers."""
+        blocks = quick_jsonld(response.body)
+        if blocks:
+            jobs = list(find_jobpostings(blocks))
+            if jobs:
+                return jobs
         try:
             data = extruct.extract(response.text, base_url=response.url,
                                    syntaxes=["json-ld", "microdata"], uniform=True)
         except Exception as exc:  # extruct surfaces parser errors of several kinds
             self.record_error(f"unreadable page {response.url}: {exc}")
-            return
-        jobs = list(find_jobpostings(data.get("json-ld"))) or \
+            return None
+        return list(find_jobpostings(data.get("json-ld"))) or \
             list(find_jobpostings(data.get("microdata")))
-        if not jobs:
-            self.count("hcjobs/pages_without_jobposting")
-        fetched = self.now()
-        for index, job in enumerate(jobs):
-            yield self.to_item(job, response.url, index, fetched)
 
     def to_item(self, job: dict[str, Any], page_url: str, index: int, fetched: str) -> JobPosting:
         """Map one JobPosting object to the common item."""

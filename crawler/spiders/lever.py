@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -49,9 +50,14 @@ class LeverSpider(BoardSpider):
     page_size = 100
     max_pages = 200
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.seen_ids: set[str] = set()
+    @classmethod
+    def count_listed(cls, body: bytes, entry: dict[str, Any]) -> tuple[int | None, str]:
+        jobs = json.loads(body)
+        if not isinstance(jobs, list):
+            raise ValueError("expected a JSON array of postings")
+        limit = int(entry.get("page_size") or cls.page_size)
+        return len(jobs), (f"first page only: at least {len(jobs)}" if len(jobs) >= limit
+                           else "")
 
     async def start(self) -> AsyncIterator[Any]:
         yield self.page_request(0)
@@ -63,31 +69,38 @@ class LeverSpider(BoardSpider):
     def page_request(self, skip: int) -> scrapy.Request:
         site = quote(str(self.source["site"]), safe="")
         query = urlencode({"mode": "json", "skip": skip, "limit": self.limit})
-        return scrapy.Request(f"{self.base_url}/v0/postings/{site}?{query}",
-                              callback=self.parse, errback=self.fatal_errback,
-                              cb_kwargs={"skip": skip})
+        return self.conditional(scrapy.Request(
+            f"{self.base_url}/v0/postings/{site}?{query}", callback=self.parse,
+            errback=self.fatal_errback, cb_kwargs={"skip": skip}))
 
     def parse(self, response: Response, skip: int = 0, **kwargs: Any) -> Iterator[Any]:
-        data = self.load_json(response)
-        if data is None:
-            return
-        if not isinstance(data, list):
-            self.record_error(f"expected a JSON array of postings from {response.url}",
-                              fatal=True)
-            return
-        fetched = self.now()
-        fresh = 0
-        for job in data:
-            if not isinstance(job, dict) or not job.get("id"):
-                self.record_error(f"posting without id in {response.url}")
-                continue
-            job_id = str(job["id"])
-            if job_id in self.seen_ids:
-                continue
-            self.seen_ids.add(job_id)
-            fresh += 1
-            yield self.to_item(job, fetched)
-        if fresh == 0:
+        if response.status == 304:  # this page has not changed since the last run
+            items = self.not_modified(response)
+            yield from items
+            fresh = self.page_is_fresh(i.external_id for i in items)
+        else:
+            data = self.load_json(response)
+            if data is None:
+                return
+            if not isinstance(data, list):
+                self.record_error(f"expected a JSON array of postings from {response.url}",
+                                  fatal=True)
+                return
+            fetched = self.now()
+            ids, stored = [], []
+            for job in data:
+                if not isinstance(job, dict) or not job.get("id"):
+                    self.record_error(f"posting without id in {response.url}")
+                    continue
+                item = self.to_item(job, fetched)
+                ids.append(item.external_id)
+                if self.storable(item):
+                    stored.append(item.external_id)
+                if item.external_id not in self.listed:
+                    yield item
+            self.remember(response, stored)
+            fresh = self.page_is_fresh(ids)
+        if not fresh:
             return  # an empty page, or the previous page again: the list is complete
         if skip // self.limit + 1 >= self.max_pages:
             self.record_error(f"stopped after {self.max_pages} pages at {response.url}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -30,11 +31,23 @@ class RemoteOkSpider(BoardSpider):
     name = "remoteok"
     default_base_url = "https://remoteok.com"
 
+    @classmethod
+    def count_listed(cls, body: bytes, entry: dict[str, Any]) -> tuple[int | None, str]:
+        wanted = wanted_tags(entry.get("tags"))
+        jobs = [j for j in json.loads(body) if isinstance(j, dict) and j.get("id")]
+        kept = [j for j in jobs
+                if not wanted or wanted & {str(t).strip().lower() for t in j.get("tags") or []}]
+        return len(kept), (f"{len(jobs)} before the tags filter" if wanted else "")
+
     async def start(self) -> AsyncIterator[Any]:
-        yield scrapy.Request(f"{self.base_url}/api", callback=self.parse,
-                             errback=self.fatal_errback, headers={"Accept": "application/json"})
+        yield self.conditional(scrapy.Request(
+            f"{self.base_url}/api", callback=self.parse, errback=self.fatal_errback,
+            headers={"Accept": "application/json"}))
 
     def parse(self, response: Response, **kwargs: Any) -> Iterator[JobPosting]:
+        if response.status == 304:  # nothing changed since the last run
+            yield from self.not_modified(response)
+            return
         data = self.load_json(response)
         if data is None:
             return
@@ -43,6 +56,7 @@ class RemoteOkSpider(BoardSpider):
             return
         wanted = wanted_tags(self.source.get("tags"))
         fetched = self.now()
+        ids = []
         for job in data:
             if isinstance(job, dict) and "legal" in job and not job.get("id"):
                 continue  # the terms-of-use notice
@@ -53,7 +67,11 @@ class RemoteOkSpider(BoardSpider):
             if wanted and not wanted & tags:
                 self.count("hcjobs/skipped_by_tags")
                 continue
-            yield self.to_item(job, fetched)
+            item = self.to_item(job, fetched)
+            if self.storable(item):
+                ids.append(item.external_id)
+            yield item
+        self.remember(response, ids)
 
     def to_item(self, job: dict[str, Any], fetched: str) -> JobPosting:
         """Map one RemoteOK job to the common item."""

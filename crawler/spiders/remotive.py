@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 from urllib.parse import urlencode
@@ -24,14 +25,22 @@ class RemotiveSpider(BoardSpider):
     name = "remotive"
     default_base_url = "https://remotive.com"
 
+    @classmethod
+    def count_listed(cls, body: bytes, entry: dict[str, Any]) -> tuple[int | None, str]:
+        return len(json.loads(body)["jobs"]), ""
+
     async def start(self) -> AsyncIterator[Any]:
         params = {k: str(self.source[k]) for k in ("category", "search", "company_name", "limit")
                   if self.source.get(k)}
         query = f"?{urlencode(params)}" if params else ""
-        yield scrapy.Request(f"{self.base_url}/api/remote-jobs{query}", callback=self.parse,
-                             errback=self.fatal_errback, headers={"Accept": "application/json"})
+        yield self.conditional(scrapy.Request(
+            f"{self.base_url}/api/remote-jobs{query}", callback=self.parse,
+            errback=self.fatal_errback, headers={"Accept": "application/json"}))
 
     def parse(self, response: Response, **kwargs: Any) -> Iterator[JobPosting]:
+        if response.status == 304:  # nothing changed since the last run
+            yield from self.not_modified(response)
+            return
         data = self.load_json(response)
         if data is None:
             return
@@ -40,11 +49,16 @@ class RemotiveSpider(BoardSpider):
             self.record_error(f"no 'jobs' list in {response.url}", fatal=True)
             return
         fetched = self.now()
+        ids = []
         for job in jobs:
             if not isinstance(job, dict) or job.get("id") is None:
                 self.record_error(f"job without id in {response.url}")
                 continue
-            yield self.to_item(job, fetched)
+            item = self.to_item(job, fetched)
+            if self.storable(item):
+                ids.append(item.external_id)
+            yield item
+        self.remember(response, ids)
 
     def to_item(self, job: dict[str, Any], fetched: str) -> JobPosting:
         """Map one Remotive job to the common item."""

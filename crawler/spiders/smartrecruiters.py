@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -10,7 +12,7 @@ import scrapy
 from scrapy.http import Response
 
 from crawler.items import JobPosting
-from crawler.spiders.base import BoardSpider
+from crawler.spiders.base import BoardSpider, fingerprint
 
 SECTIONS = ("companyDescription", "jobDescription", "qualifications", "additionalInformation")
 
@@ -46,7 +48,9 @@ class SmartRecruitersSpider(BoardSpider):
     """List `GET {base}/v1/companies/{company}/postings?offset=&limit=`, detail at each `ref`.
 
     The company identifier is `company_id`, or `company` when that is the identifier itself.
-    Every list page after the first is requested at once from the first page's `totalFound`.
+    The first list page's `totalFound` gives the page count; later pages are requested a few
+    at a time (`page_window`), and an empty or repeated page stops the paging. A list entry
+    unchanged since the last good run is not fetched again (see BoardSpider.known_entry).
     """
 
     name = "smartrecruiters"
@@ -54,6 +58,10 @@ class SmartRecruitersSpider(BoardSpider):
     one_of_keys = ("company_id", "company")
     page_size = 100
     max_pages = 100
+
+    @classmethod
+    def count_listed(cls, body: bytes, entry: dict[str, Any]) -> tuple[int | None, str]:
+        return int(json.loads(body)["totalFound"]), ""
 
     @property
     def company_id(self) -> str:
@@ -66,14 +74,15 @@ class SmartRecruitersSpider(BoardSpider):
     async def start(self) -> AsyncIterator[Any]:
         yield self.list_request(0)
 
-    def list_request(self, offset: int) -> scrapy.Request:
+    def list_request(self, offset: int, pages: int = 0) -> scrapy.Request:
         company = quote(self.company_id, safe="")
         query = urlencode({"offset": offset, "limit": self.limit})
         return scrapy.Request(f"{self.base_url}/v1/companies/{company}/postings?{query}",
                               callback=self.parse, errback=self.fatal_errback,
-                              cb_kwargs={"offset": offset})
+                              cb_kwargs={"offset": offset, "pages": pages})
 
-    def parse(self, response: Response, offset: int = 0, **kwargs: Any) -> Iterator[Any]:
+    def parse(self, response: Response, offset: int = 0, pages: int = 0,
+              **kwargs: Any) -> Iterator[Any]:
         data = self.load_json(response)
         if data is None:
             return
@@ -81,15 +90,27 @@ class SmartRecruitersSpider(BoardSpider):
         if not isinstance(content, list):
             self.record_error(f"no 'content' list in {response.url}", fatal=True)
             return
+        keys = []
         for entry in content:
             if not isinstance(entry, dict) or not entry.get("id"):
                 self.record_error(f"posting without id in {response.url}")
                 continue
+            key = str(entry["id"])
+            keys.append(key)
+            if key in self.listed:
+                continue
+            print_ = fingerprint(entry)
+            known = self.known_entry(key, print_)
+            if known is not None:
+                yield from (self.unchanged(i) for i in known)
+                continue
             ref = entry.get("ref") or \
                 f"/v1/companies/{quote(self.company_id, safe='')}/postings/{entry['id']}"
             yield scrapy.Request(self.rebase(str(ref)), callback=self.parse_detail,
-                                 errback=self.detail_failed, cb_kwargs={"entry": entry})
-        if offset == 0 and content:
+                                 errback=self.detail_failed,
+                                 cb_kwargs={"entry": entry, "print_": print_})
+        fresh = self.page_is_fresh(keys)
+        if offset == 0:
             try:
                 total = int(data.get("totalFound") or 0)
             except (TypeError, ValueError):
@@ -97,17 +118,21 @@ class SmartRecruitersSpider(BoardSpider):
             last = min(total, self.limit * self.max_pages)
             if total > last:
                 self.record_error(f"{total} postings listed; only the first {last} are read")
-            for next_offset in range(self.limit, last, self.limit):
-                yield self.list_request(next_offset)
+            pages = math.ceil(last / self.limit) if self.limit else 0
+        for page in self.next_pages(offset // self.limit, pages, fresh):
+            yield self.list_request(page * self.limit, pages)
 
-    def parse_detail(self, response: Response, entry: dict[str, Any]) -> Iterator[JobPosting]:
+    def parse_detail(self, response: Response, entry: dict[str, Any],
+                     print_: str = "") -> Iterator[JobPosting]:
         detail = self.load_json(response, fatal=False)
         if not isinstance(detail, dict):
             if detail is not None:
                 self.record_error(f"detail at {response.url} is not an object")
             self.count("hcjobs/details_failed")
             return
-        yield self.to_item(entry, detail, self.now())
+        item = self.to_item(entry, detail, self.now())
+        self.remember_entry(str(entry["id"]), print_, [item.external_id])
+        yield item
 
     def to_item(self, entry: dict[str, Any], detail: dict[str, Any], fetched: str) -> JobPosting:
         """Map a list entry and its detail to the common item (the detail wins when both say)."""

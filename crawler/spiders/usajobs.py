@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from collections.abc import AsyncIterator, Iterator
@@ -88,6 +89,11 @@ class UsajobsSpider(BoardSpider):
     page_size = 500
     max_pages = 20
 
+    @classmethod
+    def count_listed(cls, body: bytes, entry: dict[str, Any]) -> tuple[int | None, str]:
+        result = json.loads(body)["SearchResult"]
+        return int(result.get("SearchResultCountAll") or result.get("SearchResultCount") or 0), ""
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.headers: dict[str, str] = {}
@@ -118,11 +124,11 @@ class UsajobsSpider(BoardSpider):
             params["RemoteIndicator"] = "True"
         return params
 
-    def page_request(self, page: int) -> scrapy.Request:
+    def page_request(self, page: int, pages: int = 0) -> scrapy.Request:
         query = urlencode({**self.search_params(), "Page": page, "ResultsPerPage": self.limit})
         return scrapy.Request(f"{self.base_url}/api/search?{query}", headers=self.headers,
                               callback=self.parse, errback=self.page_failed,
-                              cb_kwargs={"page": page})
+                              cb_kwargs={"page": page, "pages": pages})
 
     def page_failed(self, failure: Failure) -> None:
         """A failed search page fails the run; a refused key says which settings to check."""
@@ -133,7 +139,8 @@ class UsajobsSpider(BoardSpider):
             return
         self.fatal_errback(failure)
 
-    def parse(self, response: Response, page: int = 1, **kwargs: Any) -> Iterator[Any]:
+    def parse(self, response: Response, page: int = 1, pages: int = 0,
+              **kwargs: Any) -> Iterator[Any]:
         data = self.load_json(response)
         if data is None:
             return
@@ -144,19 +151,23 @@ class UsajobsSpider(BoardSpider):
                               fatal=True)
             return
         fetched = self.now()
+        ids = []
         for entry in items:
             if not isinstance(entry, dict) or not entry.get("MatchedObjectId") or \
                     not isinstance(entry.get("MatchedObjectDescriptor"), dict):
                 self.record_error(f"posting without MatchedObjectId in {response.url}")
                 continue
+            ids.append(str(entry["MatchedObjectId"]))
             yield self.to_item(entry, fetched)
+        fresh = self.page_is_fresh(ids)
         if page == 1 and items:
             pages = self.page_count(result)
             if pages > self.max_pages:
                 self.record_error(f"{pages} pages of results; only the first "
                                   f"{self.max_pages} are read (narrow the search)")
-            for next_page in range(2, min(pages, self.max_pages) + 1):
-                yield self.page_request(next_page)
+            pages = min(pages, self.max_pages)
+        for index in self.next_pages(page - 1, pages, fresh):
+            yield self.page_request(index + 1, pages)
 
     def page_count(self, result: dict[str, Any]) -> int:
         """NumberOfPages when stated, else from SearchResultCountAll."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -11,9 +13,11 @@ import scrapy
 from scrapy.http import JsonRequest, Response
 
 from crawler.items import JobPosting
-from crawler.spiders.base import BoardSpider
+from crawler.spiders.base import BoardSpider, fingerprint
 
 SEVERAL_PLACES = re.compile(r"^\s*\d+\s+locations?\s*$", re.IGNORECASE)
+# List entry fields that change without the posting changing ("Posted 3 Days Ago" ages daily).
+VOLATILE = ("postedOn",)
 
 
 class WorkdaySpider(BoardSpider):
@@ -22,7 +26,10 @@ class WorkdaySpider(BoardSpider):
     The host differs per employer (`acme.wd5.myworkdayjobs.com`), so a source names it as
     `host` or gives a full `base_url`. Workday states `total` reliably on the first page only
     (later pages may say 0), so every other page is requested from the first page's total.
-    The list pages at most 20 postings (a larger `limit` is refused with HTTP 400).
+    The list pages at most 20 postings (a larger `limit` is refused with HTTP 400); pages go
+    out a few at a time (`page_window`) and an empty or repeated page stops the paging. The
+    detail of a list entry unchanged since the last good run (ignoring `postedOn`) is not
+    fetched again (see BoardSpider.known_entry).
     """
 
     name = "workday"
@@ -30,6 +37,12 @@ class WorkdaySpider(BoardSpider):
     one_of_keys = ("base_url", "host")
     page_size = 20
     max_pages = 250
+
+    url_keys = ("host",)
+
+    @classmethod
+    def count_listed(cls, body: bytes, entry: dict[str, Any]) -> tuple[int | None, str]:
+        return int(json.loads(body)["total"]), ""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -53,13 +66,15 @@ class WorkdaySpider(BoardSpider):
             return
         yield self.list_request(0)
 
-    def list_request(self, offset: int) -> JsonRequest:
+    def list_request(self, offset: int, pages: int = 0) -> JsonRequest:
         body = {"appliedFacets": self.source.get("facets") or {}, "limit": self.limit,
                 "offset": offset, "searchText": str(self.source.get("search") or "")}
         return JsonRequest(f"{self.api}/jobs", data=body, callback=self.parse,
-                           errback=self.fatal_errback, cb_kwargs={"offset": offset})
+                           errback=self.fatal_errback,
+                           cb_kwargs={"offset": offset, "pages": pages})
 
-    def parse(self, response: Response, offset: int = 0, **kwargs: Any) -> Iterator[Any]:
+    def parse(self, response: Response, offset: int = 0, pages: int = 0,
+              **kwargs: Any) -> Iterator[Any]:
         data = self.load_json(response)
         if data is None:
             return
@@ -67,15 +82,27 @@ class WorkdaySpider(BoardSpider):
         if not isinstance(postings, list):
             self.record_error(f"no 'jobPostings' list in {response.url}", fatal=True)
             return
+        keys = []
         for entry in postings:
             path = entry.get("externalPath") if isinstance(entry, dict) else None
             if not isinstance(path, str) or not path.startswith("/"):
                 self.record_error(f"posting without externalPath in {response.url}")
                 continue
+            keys.append(path)
+            if path in self.listed:
+                continue
+            assert isinstance(entry, dict)
+            print_ = fingerprint(entry, ignore=VOLATILE)
+            known = self.known_entry(path, print_)
+            if known is not None:
+                yield from (self.unchanged(i) for i in known)
+                continue
             yield scrapy.Request(f"{self.api}{path}", callback=self.parse_detail,
-                                 errback=self.detail_failed, cb_kwargs={"entry": entry},
+                                 errback=self.detail_failed,
+                                 cb_kwargs={"entry": entry, "print_": print_},
                                  headers={"Accept": "application/json"})
-        if offset == 0 and postings:
+        fresh = self.page_is_fresh(keys)
+        if offset == 0:
             try:
                 total = int(data.get("total") or 0)
             except (TypeError, ValueError):
@@ -83,10 +110,12 @@ class WorkdaySpider(BoardSpider):
             last = min(total, self.limit * self.max_pages)
             if total > last:
                 self.record_error(f"{total} postings listed; only the first {last} are read")
-            for next_offset in range(self.limit, last, self.limit):
-                yield self.list_request(next_offset)
+            pages = math.ceil(last / self.limit)
+        for page in self.next_pages(offset // self.limit, pages, fresh):
+            yield self.list_request(page * self.limit, pages)
 
-    def parse_detail(self, response: Response, entry: dict[str, Any]) -> Iterator[JobPosting]:
+    def parse_detail(self, response: Response, entry: dict[str, Any],
+                     print_: str = "") -> Iterator[JobPosting]:
         detail = self.load_json(response, fatal=False)
         info = detail.get("jobPostingInfo") if isinstance(detail, dict) else None
         if not isinstance(info, dict):
@@ -95,7 +124,9 @@ class WorkdaySpider(BoardSpider):
             self.count("hcjobs/details_failed")
             return
         assert isinstance(detail, dict)
-        yield self.to_item(entry, detail, info, self.now())
+        item = self.to_item(entry, detail, info, self.now())
+        self.remember_entry(str(entry["externalPath"]), print_, [item.external_id])
+        yield item
 
     def to_item(self, entry: dict[str, Any], detail: dict[str, Any], info: dict[str, Any],
                 fetched: str) -> JobPosting:
