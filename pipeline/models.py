@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -21,6 +23,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from pipeline.normalize import ANNUAL_ASSUMPTION
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -105,8 +109,13 @@ class Posting(Base):
     title: Mapped[str] = mapped_column(Text)
     company: Mapped[str | None] = mapped_column(Text)
     location: Mapped[str | None] = mapped_column(Text)
+    # the first place that names a city / state / country (see `locations` for all of them)
+    city: Mapped[str | None] = mapped_column(String(200))
     state: Mapped[str | None] = mapped_column(String(2))
     country: Mapped[str | None] = mapped_column(String(2))
+    locations: Mapped[list[Any] | None] = mapped_column(
+        JSON, comment="every place named: [{city, state, country, remote}]")
+    # FULL_TIME | PART_TIME | CONTRACTOR | TEMPORARY | INTERN | PER_DIEM | OTHER
     employment_type: Mapped[str | None] = mapped_column(String(50))
     posted_at: Mapped[datetime | None] = mapped_column()
     posted_raw: Mapped[str | None] = mapped_column(Text)
@@ -115,6 +124,8 @@ class Posting(Base):
     salary_max: Mapped[float | None] = mapped_column(Float)
     salary_currency: Mapped[str | None] = mapped_column(String(3))
     salary_period: Mapped[str | None] = mapped_column(String(10))
+    salary_annual_min: Mapped[float | None] = mapped_column(Float, comment=ANNUAL_ASSUMPTION)
+    salary_annual_max: Mapped[float | None] = mapped_column(Float, comment=ANNUAL_ASSUMPTION)
     html: Mapped[str | None] = mapped_column(Text)
     text: Mapped[str] = mapped_column(Text, default="")
     hints: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -128,10 +139,23 @@ class Posting(Base):
     # open | closed
     status: Mapped[str] = mapped_column(String(10), default="open")
     closed_at: Mapped[datetime | None] = mapped_column()
+    # the canonical posting this one repeats, and why: same_url | near_text | repost
     duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("postings.id"))
     duplicate_reason: Mapped[str | None] = mapped_column(String(50))
+    # near-duplicate fingerprint (pipeline.dedupe): 64-bit SimHash of the text (signed), the
+    # normalized title, places and employer, and two indexed look-up keys hashed from them:
+    # block_key (title + place) and text_key (SimHash + place)
+    simhash: Mapped[int | None] = mapped_column(BigInteger)
+    title_key: Mapped[str | None] = mapped_column(String(200))
+    location_key: Mapped[str | None] = mapped_column(String(500))
+    employer_key: Mapped[str | None] = mapped_column(String(200))
+    block_key: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    text_key: Mapped[int | None] = mapped_column(BigInteger, index=True)
 
     tag: Mapped[Tag | None] = relationship(back_populates="posting", uselist=False)
+    # the postings that repeat this one (their duplicate_of is this posting's id)
+    duplicates: Mapped[list[Posting]] = relationship(
+        foreign_keys=[duplicate_of], order_by="Posting.id", viewonly=True)
 
 
 class Tag(Base):
@@ -163,7 +187,7 @@ class CredentialTag(Base):
     __tablename__ = "credentials"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    tag_id: Mapped[int] = mapped_column(ForeignKey("tags.id", ondelete="CASCADE"), index=True)
+    tag_id: Mapped[int] = mapped_column(ForeignKey("tags.id", ondelete="CASCADE"))
     code: Mapped[str] = mapped_column(String(10), index=True)
     requirement: Mapped[str] = mapped_column(String(10))
     evidence: Mapped[str | None] = mapped_column(Text)
@@ -171,4 +195,35 @@ class CredentialTag(Base):
     tag: Mapped[Tag] = relationship(back_populates="credentials")
 
 
+class DailyStat(Base):
+    """Counts of canonical postings for one UTC day, by category x remote x credential.
+
+    `credential` and `requirement` are "*" on the rows that count every posting once;
+    the other rows count postings asking for that credential (a posting asking for two
+    credentials is on two rows). Untagged postings count under category and remote
+    "unknown". active: open at the end of the day; new: first seen that day; closed:
+    closed that day.
+    """
+
+    __tablename__ = "daily_stats"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    category: Mapped[str] = mapped_column(String(20), primary_key=True)
+    remote: Mapped[str] = mapped_column(String(10), primary_key=True)
+    credential: Mapped[str] = mapped_column(String(10), primary_key=True)
+    requirement: Mapped[str] = mapped_column(String(10), primary_key=True)
+    active: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    new: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    closed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    updated_at: Mapped[datetime] = mapped_column()
+
+
 Index("ix_postings_status", Posting.status)
+# Daily stats scan canonical postings by when they were listed, and dedupe finds a group's
+# members by duplicate_of: one index serves both, and covers the stats scan, so it never
+# reads the wide rows (text, HTML, raw payload).
+Index("ix_postings_lifespan", Posting.duplicate_of, Posting.first_seen, Posting.closed_at,
+      Posting.status)
+Index("ix_tags_facets", Tag.posting_id, Tag.category, Tag.remote)
+Index("ix_credentials_tag_code", CredentialTag.tag_id, CredentialTag.code,
+      CredentialTag.requirement)

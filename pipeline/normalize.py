@@ -8,6 +8,7 @@ import html as htmlmod
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -29,7 +30,6 @@ US_STATES = {
     "WV": "West Virginia", "WI": "Wisconsin", "WY": "Wyoming", "DC": "District of Columbia",
 }
 STATE_BY_NAME = {name.lower(): code for code, name in US_STATES.items()}
-UK_WORDS = ("england", "scotland", "wales", "northern ireland", "united kingdom", "uk")
 
 TRACKING_PARAMS = re.compile(r"^(utm_.*|gclid|fbclid|mc_[ce]id|ref|src|source|gh_src|lever-.*)$",
                              re.IGNORECASE)
@@ -61,11 +61,24 @@ class Normalized:
     canonical_url: str | None
     salary: dict[str, Any] = field(default_factory=dict)
     content_hash: str = ""
+    city: str | None = None
+    places: list[dict[str, Any]] = field(default_factory=list)
+    """Every place the posting names: {city, state, country, remote}."""
+    salary_annual_min: float | None = None
+    salary_annual_max: float | None = None
+
+
+# Characters ftfy never changes. Text made only of these (most postings: ASCII plus curly
+# quotes, dashes and bullets) skips ftfy, which is the slowest step of normalization. UTF-8
+# mojibake always contains a Latin-1 lead byte (Â-ô) or a C1/cp1252 character, none here.
+_NEEDS_FTFY = re.compile("[^\t\n\x20-\x7e\u00a0\u00a9\u00ae\u2122\u2010-\u2015"
+                         "\u2018\u2019\u201c\u201d\u2022\u2026]")
 
 
 def fix_encoding(value: str) -> str:
     """Undo mojibake ("Weâ€™re") and extra layers of HTML escaping."""
-    value = ftfy.fix_text(value, uncurl_quotes=False, unescape_html=False)
+    if _NEEDS_FTFY.search(value):
+        value = ftfy.fix_text(value, uncurl_quotes=False, unescape_html=False)
     for _ in range(2):  # some sites escape their HTML twice
         if not ESCAPED_TAG.search(value) or re.search(r"<(p|div|ul|li|br)\b", value, re.I):
             break
@@ -84,47 +97,60 @@ def sanitize_html(value: str) -> str:
     )
 
 
+_HTML_PARSER = lxml.etree.HTMLParser()
+_BREAKS = BLOCK_TAGS | HEADING_TAGS
+_DROPPED = {"script", "style", "noscript"}
+
+
 def html_to_text(value: str) -> str:
     """Plain text that keeps structure: headings and paragraphs on their own lines, bullets as
     "- " lines. The classifier relies on this to find sections (Requirements, Preferred)."""
     if not value.strip():
         return ""
-    try:
-        root = lxml.html.fromstring(value)
-    except (lxml.etree.ParserError, ValueError):
-        return re.sub(r"\s+", " ", value).strip()
-    for bad in root.xpath("//script|//style|//noscript"):
-        bad.drop_tree()
+    try:  # plain etree elements: lxml.html's element classes cost a third of the time
+        root = lxml.etree.fromstring(value, _HTML_PARSER)
+    except (lxml.etree.ParserError, lxml.etree.XMLSyntaxError, ValueError):
+        root = None
+    if root is None:
+        return " ".join(value.split())
     lines: list[str] = []
     current: list[str] = []
 
     def flush() -> None:
-        if "".join(current).strip() == "-":
+        if not current:
+            return
+        joined = "".join(current).strip()
+        if joined == "-":
             return  # a bullet whose text sits in a child block: "<li><p>text</p></li>"
-        line = re.sub(r"\s+", " ", "".join(current)).strip()
-        if line:
-            lines.append(line)
+        if joined:
+            lines.append(" ".join(joined.split()))
         current.clear()
 
-    def walk(el: Any) -> None:
+    for event, el in lxml.etree.iterwalk(root, events=("start", "end", "comment", "pi")):
         tag = el.tag if isinstance(el.tag, str) else ""
-        if tag == "li":
-            flush()
-            current.append("- ")
-        elif tag in BLOCK_TAGS or tag in HEADING_TAGS:
-            flush()
-        if el.text and tag:
-            current.append(el.text)
-        for child in el:
-            walk(child)
+        if event in ("comment", "pi"):  # never shown, but the text after it is
+            if el.tail:
+                current.append(el.tail)
+            continue
+        if tag in _DROPPED:  # its content never shows; its tail does
+            if event == "end" and el.tail:
+                current.append(el.tail)
+            continue
+        if event == "start":
+            if tag == "li":
+                flush()
+                current.append("- ")
+            elif tag in _BREAKS:
+                flush()
+            if el.text and tag:
+                current.append(el.text)
+            continue
         if tag == "li" and "".join(current).strip() == "-":
             current.clear()  # an empty bullet
-        if tag in BLOCK_TAGS or tag in HEADING_TAGS or tag == "li":
+        if tag == "li" or tag in _BREAKS:
             flush()
         if el.tail:
             current.append(el.tail)
-
-    walk(root)
     flush()
     return "\n".join(line for line in lines if line != "-")
 
@@ -163,24 +189,97 @@ def parse_date(value: str | None, now: datetime) -> datetime | None:
     return parsed.astimezone(UTC)
 
 
-def parse_location(value: str | None) -> tuple[str | None, str | None]:
-    """(US state code, country code) of a location string such as "Columbus, OH"."""
+COUNTRY_NAMES = {
+    "us": "US", "usa": "US", "u.s.": "US", "u.s.a.": "US", "united states": "US",
+    "united states of america": "US", "america": "US",
+    "uk": "GB", "u.k.": "GB", "gb": "GB", "great britain": "GB", "united kingdom": "GB",
+    "england": "GB", "scotland": "GB", "wales": "GB", "northern ireland": "GB",
+    "canada": "CA", "ireland": "IE", "india": "IN", "philippines": "PH", "mexico": "MX",
+    "australia": "AU", "germany": "DE", "puerto rico": "PR",
+}
+REMOTE_WORDS = re.compile(r"\b(?:remote|work from home|wfh|telecommute|telework|virtual)\b",
+                          re.IGNORECASE)
+WORKPLACE_WORDS = re.compile(r"\b(?:hybrid|on-?site|in[- ]office|in[- ]person|based)\b",
+                             re.IGNORECASE)
+NOT_A_PLACE = re.compile(r"^(?:\d+\s+locations?|multiple locations?|various locations?|"
+                         r"several locations?|see (?:job )?description|tbd|n/?a|anywhere|"
+                         r"nationwide|field|home)$", re.IGNORECASE)
+PLACE_SEPARATORS = re.compile(r"(?:^|\s)[-–—|/](?:\s|$)|[()\[\]]")
+WORKDAY_PLACE = re.compile(r"^([A-Za-z]{2,3})-([A-Za-z]{2})-(.+)$")  # "US-OH-Columbus"
+
+
+def parse_places(value: str | None) -> list[dict[str, Any]]:
+    """Every place a location string names, each as {city, state, country, remote}.
+
+    Handles "Columbus, OH", "Hybrid - Tampa, FL", "Remote - TN, KY, AL" (one remote place
+    per state), "US-OH-Columbus", "Dayton, Ohio 45402, United States", "Leeds, England", and
+    several places separated by ";", "|" or new lines. A US state implies the country US.
+    """
     if not value:
-        return None, None
-    first = re.split(r";|\n|\|", value)[0]
-    parts = [p.strip() for p in re.split(r",| - ", first) if p.strip()]
-    for part in reversed(parts):
-        token = part.upper().strip(". ")
-        if re.fullmatch(r"[A-Z]{2}", token) and token in US_STATES:
-            return token, "US"
-        code = STATE_BY_NAME.get(part.lower())
-        if code:
-            return code, "US"
-    low = first.lower()
-    if any(re.search(rf"\b{w}\b", low) for w in UK_WORDS):
-        return None, "GB"
-    if re.search(r"\b(us|usa|united states)\b", low):
-        return None, "US"
+        return []
+    return [dict(place) for place in _places(value)]
+
+
+@lru_cache(maxsize=16384)
+def _places(value: str) -> tuple[dict[str, Any], ...]:
+    """parse_places, cached: boards repeat the same few hundred location strings."""
+    places: list[dict[str, Any]] = []
+    for segment in re.split(r";|\n|\s\|\s", value):
+        places.extend(_parse_place(segment))
+    unique: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for place in places:
+        unique.setdefault(tuple(place.values()), place)
+    return tuple(unique.values())
+
+
+def _parse_place(segment: str) -> list[dict[str, Any]]:
+    remote = bool(REMOTE_WORDS.search(segment))
+    text = WORKPLACE_WORDS.sub(" ", REMOTE_WORDS.sub(" ", segment))
+    text = re.sub(r"\b\d{5}(?:-\d{4})?\b", " ", text)  # ZIP codes
+    workday = WORKDAY_PLACE.match(text.strip())
+    parts = list(workday.groups()) if workday else PLACE_SEPARATORS.sub(",", f" {text} ").split(",")
+    country: str | None = None
+    tokens: list[tuple[str, str]] = []  # (kind, value): kind is code, name or city
+    for part in parts:
+        part = " ".join(part.split()).strip("-–—.: ")
+        if not part or NOT_A_PLACE.match(part):
+            continue
+        low = part.lower()
+        if re.fullmatch(r"[A-Za-z]{2}", part) and part.upper() in US_STATES \
+                and (part.isupper() or low not in ("in", "me", "or", "oh", "hi", "ok")):
+            tokens.append(("code", part.upper()))
+        elif low in STATE_BY_NAME:
+            tokens.append(("name", part))
+        elif low in COUNTRY_NAMES or low.rstrip(".") in COUNTRY_NAMES:
+            country = country or COUNTRY_NAMES.get(low) or COUNTRY_NAMES[low.rstrip(".")]
+        else:
+            tokens.append(("city", part))
+    states: list[str] = []
+    cities: list[str] = []
+    for i, (kind, part) in enumerate(tokens):
+        if kind == "name" and any(k == "code" for k, _ in tokens[i + 1:]):
+            kind = "city"  # "New York, NY", "Washington, DC": a city named like a state
+        if kind == "city":
+            cities.append(part)
+        else:
+            states.append(part if kind == "code" else STATE_BY_NAME[part.lower()])
+    if states:
+        country = country or "US"
+    city = cities[0] if cities else None
+    if not (states or city or country or remote):
+        return []
+    if len(states) > 1:
+        return [{"city": None, "state": st, "country": country, "remote": remote}
+                for st in dict.fromkeys(states)]
+    return [{"city": city, "state": states[0] if states else None, "country": country,
+             "remote": remote}]
+
+
+def parse_location(value: str | None) -> tuple[str | None, str | None]:
+    """(US state code, country code) of the first place of a location string."""
+    for place in parse_places(value):
+        if place["state"] or place["country"]:
+            return place["state"], place["country"]
     return None, None
 
 
@@ -266,6 +365,61 @@ def parse_salary_text(text: str) -> dict[str, Any]:
     return {}
 
 
+EMPLOYMENT_TYPES = ("FULL_TIME", "PART_TIME", "CONTRACTOR", "TEMPORARY", "INTERN", "PER_DIEM",
+                    "OTHER")
+# Checked in this order, so the most specific arrangement wins: "Temporary Full-time" is
+# TEMPORARY, "Regular Part-Time" is PART_TIME, "Contract to hire" is CONTRACTOR.
+EMPLOYMENT_PATTERNS = [
+    ("PER_DIEM", re.compile(r"per[\s_-]*diem|\bprn\b|as[\s_-]+needed|\bcasual\b|\brelief\b|"
+                            r"intermittent|\bpool\b")),
+    ("INTERN", re.compile(r"\bintern(?:ship)?s?\b|\bco[\s_-]?op\b|\bextern(?:ship)?\b")),
+    ("TEMPORARY", re.compile(r"\btemp(?:orary)?\b|seasonal|\bterm\b|locum")),
+    ("CONTRACTOR", re.compile(r"contract|freelance|\b1099\b|consultant|\bc2h\b|corp[\s_-]*to")),
+    ("PART_TIME", re.compile(r"part[\s_-]*time|\bpt\b")),
+    ("FULL_TIME", re.compile(r"full[\s_-]*time|\bft\b|permanent|\bregular\b|direct[\s_-]*hire|"
+                             r"salaried")),
+]
+
+
+def parse_employment_type(value: Any) -> str | None:
+    """One of EMPLOYMENT_TYPES (schema.org's values) from the many spellings boards use
+    ("Full-time", "FullTime", "full_time", "PRN", "Contract to Hire"); OTHER for a stated
+    type we cannot place ("Multiple Schedules"), None when nothing is stated."""
+    if isinstance(value, (list, tuple)):
+        value = " ".join(str(v) for v in value if v)
+    if value is None or not str(value).strip():
+        return None
+    low = str(value).strip().lower()
+    if low.upper() in EMPLOYMENT_TYPES:
+        return low.upper()
+    for name, pattern in EMPLOYMENT_PATTERNS:
+        if pattern.search(low):
+            return name
+    return "OTHER"
+
+
+# How a stated period becomes a yearly figure: 40 hours x 52 weeks = 2,080 hours; 5 days x
+# 52 weeks = 260 days. Pay per chart (production coding) has no yearly equivalent.
+ANNUAL_FACTORS = {"hour": 2080, "day": 260, "week": 52, "month": 12, "year": 1}
+ANNUAL_ASSUMPTION = ("salary_annual_min/max = pay x 2,080 for hourly (40 h x 52 weeks), x 260 "
+                     "daily, x 52 weekly, x 12 monthly, x 1 yearly; empty for pay per chart "
+                     "and when no period is stated")
+
+
+def annualize(salary: dict[str, Any]) -> tuple[float | None, float | None]:
+    """(min, max) pay per year, in the stated currency, under ANNUAL_ASSUMPTION.
+
+    Full-time hours are assumed because boards state an hourly rate, not the hours; a
+    part-time posting's yearly figure is therefore an upper bound.
+    """
+    factor = ANNUAL_FACTORS.get(str(salary.get("period")))
+    if factor is None:
+        return None, None
+    low, high = salary.get("min"), salary.get("max")
+    return (None if low is None else round(low * factor, 2),
+            None if high is None else round(high * factor, 2))
+
+
 def content_hash(*parts: str | None) -> str:
     """Hash of what a posting says; a change means the posting changed and needs re-tagging."""
     digest = hashlib.sha256()
@@ -285,11 +439,16 @@ def normalize(item: dict[str, Any], now: datetime) -> Normalized:
     else:
         text = fix_encoding(item.get("description_text") or "")
         safe = None
-    title = re.sub(r"\s+", " ", fix_encoding(item.get("title") or "")).strip()
+    title = " ".join(fix_encoding(item.get("title") or "").split())
     locations = [fix_encoding(loc).strip() for loc in item.get("locations") or [] if loc]
     location = "; ".join(locations) or None
-    state, country = parse_location(location)
+    places = [place for loc in locations for place in parse_places(loc)]
+    state = next((p["state"] for p in places if p["state"]), None)
+    country = next((p["country"] for p in places if p["country"]), None)
+    city = next((p["city"] for p in places if p["city"]), None)
     company = fix_encoding(item["company"]).strip() if item.get("company") else None
+    salary = parse_salary(item.get("salary")) or parse_salary_text(text)
+    annual_min, annual_max = annualize(salary)
     return Normalized(
         title=title,
         text=text,
@@ -300,8 +459,12 @@ def normalize(item: dict[str, Any], now: datetime) -> Normalized:
         country=country,
         posted_at=parse_date(item.get("posted_raw"), now),
         valid_through=parse_date(item.get("valid_through_raw"), now),
-        employment_type=item.get("employment_type"),
+        employment_type=parse_employment_type(item.get("employment_type")),
         canonical_url=canonical_url(item.get("url")),
-        salary=parse_salary(item.get("salary")) or parse_salary_text(text),
+        salary=salary,
         content_hash=content_hash(title, company, location, text),
+        city=city,
+        places=places,
+        salary_annual_min=annual_min,
+        salary_annual_max=annual_max,
     )

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import multiprocessing as mp
 import os
+from collections import deque
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from functools import partial
+from typing import Any, cast
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
-from pipeline.db import rowcount, session_scope, upsert
+from pipeline import dedupe
+from pipeline.db import bulk_insert, rowcount, session_scope, upsert
+from pipeline.dedupe import Candidate, Fingerprint
 from pipeline.models import CrawlRun, Posting, Source
-from pipeline.normalize import normalize
+from pipeline.normalize import Normalized, normalize
+
+POSTINGS = cast(Table, Posting.__table__)
 
 
 def utcnow() -> datetime:
@@ -97,61 +105,269 @@ def mark_interrupted(engine: Engine, run_ids: Iterable[int], reason: str) -> int
 def store_items(
     engine: Engine, run_id: int, items: Sequence[dict[str, Any]], now: datetime | None = None
 ) -> BatchCounts:
-    """Normalize and upsert one batch of a run's items in one transaction.
+    """Normalize, deduplicate and upsert one batch of a run's items in one transaction.
 
-    The same source + external id is the same posting (an update, never a new row); a new
-    posting whose canonical URL another source already has is stored as its duplicate.
+    The same source + external id is the same posting (an update, never a new row). A new
+    posting that repeats another (same canonical URL on another source, a repost under a new
+    id, an aggregator's or agency's copy: see pipeline.dedupe) is stored with `duplicate_of`
+    pointing at the canonical posting and the reason.
     """
     now = now or utcnow()
-    counts = BatchCounts()
+    return store_prepared(engine, run_id, prepare_items(items, now), now)
+
+
+def prepare_items(items: Sequence[dict[str, Any]], now: datetime) -> list[Prepared]:
+    """Normalize and fingerprint a batch: the CPU half of store_items, with no database, so
+    it can run in another process. The last copy of an external id within a batch wins."""
+    by_id: dict[str, dict[str, Any]] = {}
+    for item in items:
+        by_id[str(item["external_id"])] = item
+    return [_prepare(external_id, item, now) for external_id, item in by_id.items()]
+
+
+def store_prepared(engine: Engine, run_id: int, prepared: Sequence[Prepared],
+                   now: datetime) -> BatchCounts:
+    """Write a prepared batch in one transaction: the database half of store_items.
+
+    Set-based, so a batch costs a handful of statements whatever its size: one query for
+    the ids already stored, one per kind of duplicate candidate, one bulk insert (two when
+    a batch repeats itself) and one bulk update. Nothing is normalized here, so SQLite's
+    write lock is held only while writing.
+    """
+    counts = BatchCounts(seen=len(prepared))
+    table = POSTINGS
     with session_scope(engine) as session:
         run = session.get(CrawlRun, run_id)
         if run is None:
             raise LookupError(f"no crawl run {run_id}")
         source_id = run.source_id
-        by_id: dict[str, dict[str, Any]] = {}
-        for item in items:  # the last copy of an id within a batch wins
-            by_id[str(item["external_id"])] = item
         existing = {
-            p.external_id: p
-            for p in session.scalars(
-                select(Posting).where(Posting.source_id == source_id,
-                                      Posting.external_id.in_(list(by_id)))
-            )
+            row.external_id: row for row in session.execute(
+                select(table.c.id, table.c.external_id, table.c.content_hash, table.c.status,
+                       table.c.times_seen, table.c.simhash)
+                .where(table.c.source_id == source_id,
+                       table.c.external_id.in_([p.external_id for p in prepared])))
         }
-        for external_id, item in by_id.items():
-            norm = normalize(item, now)
-            counts.seen += 1
-            values = _posting_values(norm, item)
-            posting = existing.get(external_id)
-            if posting is None:
-                posting = Posting(source_id=source_id, external_id=external_id, first_seen=now,
-                                  last_seen=now, times_seen=1, status="open", **values)
-                _link_duplicate(session, posting, source_id)
-                counts.duplicates += posting.duplicate_of is not None
-                session.add(posting)
-                session.flush()
-                counts.new += 1
+        updates: list[dict[str, Any]] = []
+        fresh: list[Prepared] = []
+        for prep in prepared:
+            row = existing.get(prep.external_id)
+            if row is None:
+                fresh.append(prep)
                 continue
-            posting.last_seen = now
-            posting.times_seen += 1
-            posting.missed_runs = 0
-            expired = norm.valid_through is not None and norm.valid_through <= now
-            if posting.status == "closed" and not expired:  # listed again: reopened
-                posting.status, posting.closed_at = "open", None
-            if posting.content_hash != norm.content_hash:
-                counts.changed += 1
-                for key, value in values.items():
-                    setattr(posting, key, value)
-            else:  # keep the newest raw payload even when the content is the same
-                posting.raw = values["raw"]
+            same = row.content_hash == prep.values["content_hash"] and row.simhash is not None
+            values = {k: v for k, v in prep.values.items() if not same or k in UNHASHED}
+            values.update(_id=row.id, last_seen=now, times_seen=row.times_seen + 1,
+                          missed_runs=0, status=row.status)
+            expired = prep.valid_through is not None and prep.valid_through <= now
+            if row.status == "closed" and not expired:  # listed again: reopened
+                values.update(status="open", closed_at=None)
+            elif row.status == "closed":
+                values.pop("status")
+            counts.changed += row.content_hash != prep.values["content_hash"]
+            updates.append(values)
+        if updates:
+            _bulk_update(session, updates)
+        if fresh:
+            counts.new = len(fresh)
+            counts.duplicates = _insert_new(session, source_id, fresh, now)
         run.seen += counts.seen
         run.new += counts.new
         run.changed += counts.changed
     return counts
 
 
-def _posting_values(norm: Any, item: dict[str, Any]) -> dict[str, Any]:
+def ingest_batches(
+    engine: Engine, batches: Iterable[tuple[int, Sequence[dict[str, Any]]]],
+    now: datetime | None = None, *, workers: int = 2, ahead: int = 4,
+) -> BatchCounts:
+    """Store (run id, items) batches in order, with the result store_items would give one
+    batch at a time, while `workers` processes normalize the next `ahead` batches.
+
+    Normalizing costs more than writing, and one batch's writing overlaps the next batches'
+    normalizing; a crawl that hands over many batches at once (or a re-import) gets the
+    machine's cores instead of one. Workers are forked: they only compute, never touch the
+    database. Returns the counts summed over all batches.
+    """
+    now = now or utcnow()
+    total = BatchCounts()
+    context = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
+    pending: deque[tuple[int, Future[list[Prepared]]]] = deque()
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        def drain(keep: int) -> None:
+            while len(pending) > keep:
+                run_id, future = pending.popleft()
+                counts = store_prepared(engine, run_id, future.result(), now)
+                for name in ("seen", "new", "changed", "duplicates"):
+                    setattr(total, name, getattr(total, name) + getattr(counts, name))
+
+        for run_id, items in batches:
+            pending.append((run_id, pool.submit(prepare_items, list(items), now)))
+            drain(ahead)
+        drain(0)
+    return total
+
+
+# What a re-sighting with the same content hash still updates: values the hash does not
+# cover, and the newest raw payload. Text, HTML, places and fingerprint stay as stored (a
+# row stored before fingerprints existed is rewritten whole, which fills them in).
+UNHASHED = {"url", "canonical_url", "employment_type", "posted_at", "posted_raw",
+            "valid_through", "salary_min", "salary_max", "salary_currency", "salary_period",
+            "salary_annual_min", "salary_annual_max", "hints", "raw"}
+
+
+@dataclass
+class Prepared:
+    """One item normalized and fingerprinted, ready to insert or update."""
+
+    external_id: str
+    values: dict[str, Any]
+    candidate: Candidate
+    valid_through: datetime | None
+
+
+def _prepare(external_id: str, item: dict[str, Any], now: datetime) -> Prepared:
+    norm = normalize(item, now)
+    print_ = dedupe.fingerprint(norm.title, norm.company, norm.places, norm.text)
+    values = _posting_values(norm, item)
+    values.update(simhash=print_.simhash, title_key=print_.title_key,
+                  location_key=print_.location_key, employer_key=print_.employer_key,
+                  block_key=print_.block_key, text_key=print_.text_key)
+    start = min(norm.posted_at, now) if norm.posted_at else now
+    candidate = Candidate(source_id=None, external_id=external_id,
+                          canonical_url=norm.canonical_url, fingerprint=print_,
+                          first_seen=start, last_seen=now, text=norm.text)
+    return Prepared(external_id, values, candidate, norm.valid_through)
+
+
+def _bulk_update(session: Session, rows: list[dict[str, Any]]) -> None:
+    """One executemany UPDATE per set of columns (a closed, expired posting keeps its
+    status). Identity, first_seen and lineage are never in `rows`, so never rewritten."""
+    table = POSTINGS
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(tuple(sorted(row)), []).append(row)
+    for group in groups.values():  # SET takes the columns named by the rows' keys
+        session.execute(update(table).where(table.c.id == bindparam("_id")), group)
+
+
+def _insert_new(session: Session, source_id: int, fresh: list[Prepared], now: datetime) -> int:
+    """Insert new postings, each linked to the posting it repeats; returns how many repeat.
+
+    Candidates come from three indexed look-ups (see _candidates) and from earlier postings
+    of this batch. A posting repeating another of the same batch is inserted after it, in a
+    second statement, once its id is known.
+    """
+    table = POSTINGS
+    olds = _candidates(session, source_id, fresh)
+    by_url: dict[str, list[Candidate]] = {}
+    by_block: dict[int | None, list[Candidate]] = {}
+    by_text: dict[int | None, list[Candidate]] = {}
+
+    def index(cand: Candidate) -> None:
+        fp = cand.fingerprint
+        if cand.canonical_url:
+            by_url.setdefault(cand.canonical_url, []).append(cand)
+        if fp.block_key is not None:
+            by_block.setdefault(fp.block_key, []).append(cand)
+        if fp.text_key is not None:
+            by_text.setdefault(fp.text_key, []).append(cand)
+
+    for old in olds:
+        index(old)
+    links: list[tuple[int | None, str | None]] = []  # (root, reason); a root < 0 is in-batch
+    for number, prep in enumerate(fresh):
+        cand = prep.candidate
+        cand.source_id, cand.id = source_id, -(number + 1)
+        fp = cand.fingerprint
+        pool = {id(c): c for c in (by_url.get(cand.canonical_url or "", [])
+                                   + by_block.get(fp.block_key, [])
+                                   + by_text.get(fp.text_key, []))}
+        best = dedupe.best_match(cand, pool.values())
+        if best is None:
+            links.append((None, None))
+        else:
+            old, reason = best
+            cand.root = old.root if old.root is not None else old.id
+            links.append((cand.root, reason))
+        index(cand)
+    base = {"source_id": source_id, "first_seen": now, "last_seen": now, "times_seen": 1,
+            "missed_runs": 0, "status": "open", "closed_at": None}
+    first = [i for i, (root, _) in enumerate(links) if root is None or root > 0]
+    second = [i for i, (root, _) in enumerate(links) if root is not None and root < 0]
+    real: dict[int, int] = {}
+    for batch in (first, second):
+        if not batch:
+            continue
+        rows = []
+        for i in batch:
+            target, why = links[i]
+            rows.append({**fresh[i].values, **base, "external_id": fresh[i].external_id,
+                         "duplicate_of": real[target] if target is not None and target < 0
+                         else target, "duplicate_reason": why})
+        bulk_insert(session, table, rows)
+        if batch is first and second:  # the second statement needs the first one's ids
+            ids = {ext: pid for ext, pid in session.execute(
+                select(table.c.external_id, table.c.id)
+                .where(table.c.source_id == source_id,
+                       table.c.external_id.in_([fresh[i].external_id for i in batch])))}
+            real.update({-(i + 1): ids[fresh[i].external_id] for i in batch})
+    roots = sorted({root for root, _ in links if root is not None and root > 0})
+    if roots:  # a repost of a closed posting takes its place as the canonical one
+        closed = session.scalars(select(table.c.id).where(table.c.id.in_(roots),
+                                                          table.c.status == "closed")).all()
+        if closed:
+            dedupe.promote_open_duplicates(session, closed)
+    return sum(root is not None for root, _ in links)
+
+
+def _candidates(session: Session, source_id: int, fresh: list[Prepared]) -> list[Candidate]:
+    """Stored postings that new ones may repeat, found through indexed keys: the same
+    canonical URL on another source; the same title and place (block_key); the same text in
+    the same place on another source (text_key: a retitled copy). Texts are read only for
+    the few pairs whose decision needs them."""
+    table = POSTINGS
+    prints = [p.candidate.fingerprint for p in fresh]
+    urls = sorted({p.candidate.canonical_url for p in fresh if p.candidate.canonical_url})
+    blocks = sorted({k for k in (f.block_key for f in prints) if k is not None})
+    texts = sorted({k for k in (f.text_key for f in prints) if k is not None})
+    since = min(p.candidate.first_seen for p in fresh) - dedupe.WINDOW
+    columns = (table.c.id, table.c.duplicate_of, table.c.source_id, table.c.external_id,
+               table.c.canonical_url, table.c.simhash, table.c.title_key, table.c.location_key,
+               table.c.employer_key, table.c.posted_at, table.c.first_seen, table.c.last_seen,
+               table.c.status)
+    queries = []
+    if urls:
+        queries.append(select(*columns).where(table.c.canonical_url.in_(urls),
+                                              table.c.source_id != source_id))
+    if blocks:
+        queries.append(select(*columns).where(table.c.block_key.in_(blocks),
+                                              table.c.last_seen >= since))
+    if texts:
+        queries.append(select(*columns).where(table.c.text_key.in_(texts),
+                                              table.c.source_id != source_id,
+                                              table.c.last_seen >= since))
+    found: dict[int, Candidate] = {}
+    for query in queries:
+        for row in session.execute(query):
+            if row.id in found or row.simhash is None:
+                continue
+            start = min(row.posted_at, row.first_seen) if row.posted_at else row.first_seen
+            found[row.id] = Candidate(
+                source_id=row.source_id, external_id=row.external_id,
+                canonical_url=row.canonical_url,
+                fingerprint=Fingerprint(row.simhash, row.title_key or "", row.location_key or "",
+                                        row.employer_key or ""),
+                first_seen=start, last_seen=row.last_seen, id=row.id, root=row.duplicate_of,
+                status=row.status, load_text=partial(_text_of, session, row.id))
+    return sorted(found.values(), key=lambda c: c.id or 0)
+
+
+def _text_of(session: Session, posting_id: int) -> str:
+    return session.scalar(select(POSTINGS.c.text).where(POSTINGS.c.id == posting_id)) or ""
+
+
+def _posting_values(norm: Normalized, item: dict[str, Any]) -> dict[str, Any]:
     salary = norm.salary
     return {
         "url": item.get("url"),
@@ -159,8 +375,10 @@ def _posting_values(norm: Any, item: dict[str, Any]) -> dict[str, Any]:
         "title": norm.title,
         "company": norm.company,
         "location": norm.location,
+        "city": norm.city,
         "state": norm.state,
         "country": norm.country,
+        "locations": norm.places,
         "employment_type": norm.employment_type,
         "posted_at": norm.posted_at,
         "posted_raw": item.get("posted_raw"),
@@ -169,26 +387,11 @@ def _posting_values(norm: Any, item: dict[str, Any]) -> dict[str, Any]:
         "salary_max": salary.get("max"),
         "salary_currency": salary.get("currency"),
         "salary_period": salary.get("period"),
+        "salary_annual_min": norm.salary_annual_min,
+        "salary_annual_max": norm.salary_annual_max,
         "html": norm.html,
         "text": norm.text,
         "hints": item.get("hints") or {},
         "raw": item.get("raw") or {},
         "content_hash": norm.content_hash,
     }
-
-
-def _link_duplicate(session: Session, posting: Posting, source_id: int) -> None:
-    """Point a new posting at the canonical posting another source holds at the same URL."""
-    if not posting.canonical_url:
-        return
-    original = session.scalars(
-        select(Posting.id)
-        .where(Posting.canonical_url == posting.canonical_url,
-               Posting.source_id != source_id,
-               Posting.duplicate_of.is_(None))
-        .order_by(Posting.id)
-        .limit(1)
-    ).first()
-    if original is not None:
-        posting.duplicate_of = original
-        posting.duplicate_reason = "same_url"

@@ -14,91 +14,164 @@ from pipeline.db import session_scope
 from pipeline.models import CrawlRun, Posting, Source, Tag
 
 PERIOD_WORDS = {"hour": "/hour", "day": "/day", "week": "/week", "month": "/month",
-                "year": "/year"}
+                "year": "/year", "chart": "/chart"}
+SYMBOLS = {"USD": "$", "GBP": "£", "EUR": "€"}
+SEPARATOR = " \u00b7 "
+MAX_STATES = 5
+MAX_CODES = 4
 
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
+def _amount(value: float, period: str | None) -> str:
+    """22.5 -> "22.50", 28.0 -> "28", 96000 a year -> "96k", 5200 a month -> "5,200"."""
+    if period == "year" and value >= 1000:
+        return f"{value / 1000:,.1f}".removesuffix(".0") + "k"
+    if value >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:,.2f}".removesuffix(".00")
+
+
 def money(posting: Posting) -> str | None:
-    """"$22-$28/hour" style pay, or None when the posting states none."""
+    """"$24-30/hour", "$96k-118k/year", "$2.10/chart": the currency sign once, the period
+    as stated. None when the posting states no pay."""
     low, high = posting.salary_min, posting.salary_max
     if low is None and high is None:
         return None
-    symbol = {"USD": "$", "GBP": "£", "EUR": "€"}.get(posting.salary_currency or "", "")
+    period = posting.salary_period
+    symbol = SYMBOLS.get(posting.salary_currency or "", "")
+    if low is None or high is None or low == high:
+        span = _amount(low if low is not None else high or 0.0, period)
+    else:
+        span = f"{_amount(low, period)}-{_amount(high, period)}"
+    suffix = "" if symbol or not posting.salary_currency else f" {posting.salary_currency}"
+    return f"{symbol}{span}{suffix}{PERIOD_WORDS.get(period or '', '')}"
 
-    def fmt(v: float | None) -> str:
-        if v is None:
-            return ""
-        return f"{symbol}{v:,.0f}" if v >= 1000 else f"{symbol}{v:,.2f}".replace(".00", "")
 
-    span = fmt(low) if high is None or low == high else (
-        fmt(high) if low is None else f"{fmt(low)}-{fmt(high)}")
-    return span + PERIOD_WORDS.get(posting.salary_period or "", "")
+def sentence_case(title: str) -> str:
+    """"Risk Adjustment Coder (HCC)" -> "Risk adjustment coder (HCC)": capitalized words
+    lower-cased after the first, acronyms and words with digits kept."""
+    words = title.split(" ")
+    out = words[:1]
+    for word in words[1:]:
+        letters = [c for c in word if c.isalpha()]
+        acronym = sum(c.isupper() for c in letters) >= 2 or any(c.isdigit() for c in word)
+        out.append(word if acronym else word.lower())
+    return " ".join(out)
+
+
+def _place(posting: Posting) -> str | None:
+    """"Dayton, OH", "Dayton, OH +2" or the location as written."""
+    places = [p for p in posting.locations or [] if p.get("city") or p.get("state")]
+    if not places:
+        return posting.location if posting.location and not posting.locations else None
+    first = places[0]
+    name = ", ".join(v for v in (first.get("city"), first.get("state")) if v)
+    return name + (f" +{len(places) - 1}" if len(places) > 1 else "")
+
+
+def _where(posting: Posting) -> str | None:
+    tag = posting.tag
+    if tag is not None and tag.remote == "remote":
+        states = list(tag.remote_states or [])
+        if not states:
+            return "Remote"
+        more = f", +{len(states) - MAX_STATES}" if len(states) > MAX_STATES else ""
+        return f"Remote ({', '.join(states[:MAX_STATES])}{more})"
+    place = _place(posting)
+    if tag is not None and tag.remote == "hybrid":
+        return f"Hybrid ({place})" if place else "Hybrid"
+    return place
+
+
+def _asks(posting: Posting) -> str | None:
+    tag = posting.tag
+    if tag is None or not tag.credentials:
+        return None
+    parts = []
+    for requirement in ("required", "preferred"):
+        codes = list(dict.fromkeys(c.code for c in tag.credentials
+                                   if c.requirement == requirement))
+        if codes:
+            shown = "/".join(codes[:MAX_CODES]) + ("/..." if len(codes) > MAX_CODES else "")
+            parts.append(f"{shown} {requirement}")
+    return ", ".join(parts) or None
 
 
 def one_line(posting: Posting) -> str:
-    """The one-line summary shown in listings: what, where, how, what it asks, pay."""
+    """The one-line summary shown in listings: where, what, what it asks, pay.
+
+    "Remote (OH, KY, IN) · Risk adjustment coder · CRC required · $24-30/hour". Parts the
+    posting does not state are left out. Credentials joined by "/" are the ones the
+    posting asks for, without claiming whether it wants all or any of them.
+    """
+    parts = [_where(posting), sentence_case(posting.title), _asks(posting), money(posting)]
+    return SEPARATOR.join(p for p in parts if p)
+
+
+def _salary(posting: Posting) -> dict[str, Any]:
+    return {"min": posting.salary_min, "max": posting.salary_max,
+            "currency": posting.salary_currency, "period": posting.salary_period,
+            "annual_min": posting.salary_annual_min, "annual_max": posting.salary_annual_max}
+
+
+def summary(posting: Posting) -> dict[str, Any]:
+    """One canonical posting as `hcjobs export` writes it (postings.jsonl).
+
+    The fields of the architecture's contract, plus city, every place, the employment type,
+    closing dates, yearly pay (under ANNUAL_ASSUMPTION) and `duplicates`: the postings
+    collapsed onto this one, with their URL and the reason.
+    """
     tag = posting.tag
-    parts = [posting.title]
-    if posting.company:
-        parts.append(f"at {posting.company}")
-    if tag is not None:
-        where = {"remote": "remote", "hybrid": "hybrid", "onsite": "on-site"}[tag.remote]
-        if tag.remote == "remote" and tag.remote_states:
-            where += f" ({', '.join(tag.remote_states[:6])}"
-            where += ", ...)" if len(tag.remote_states) > 6 else ")"
-        parts.append(f"- {tag.category}, {where}")
-    elif posting.location:
-        parts.append(f"- {posting.location}")
-    if tag is not None and tag.credentials:
-        req = [c.code for c in tag.credentials if c.requirement == "required"]
-        pref = [c.code for c in tag.credentials if c.requirement == "preferred"]
-        asks = []
-        if req:
-            asks.append(" or ".join(req) + " required")
-        if pref:
-            asks.append(", ".join(pref) + " preferred")
-        parts.append("; " + "; ".join(asks))
-    pay = money(posting)
-    if pay:
-        parts.append(f"; {pay}")
-    return " ".join(parts).replace(" ;", ";")
+    return {
+        "id": posting.id,
+        "url": posting.url,
+        "title": posting.title,
+        "company": posting.company,
+        "location": posting.location,
+        "city": posting.city,
+        "state": posting.state,
+        "country": posting.country,
+        "locations": list(posting.locations or []),
+        "employment_type": posting.employment_type,
+        "category": tag.category if tag else None,
+        "remote": tag.remote if tag else None,
+        "remote_states": list(tag.remote_states) if tag else [],
+        "credentials": [{"code": c.code, "requirement": c.requirement,
+                         "evidence": c.evidence} for c in tag.credentials] if tag else [],
+        "salary": _salary(posting),
+        "posted_at": _iso(posting.posted_at),
+        "valid_through": _iso(posting.valid_through),
+        "first_seen": _iso(posting.first_seen),
+        "last_seen": _iso(posting.last_seen),
+        "status": posting.status,
+        "closed_at": _iso(posting.closed_at),
+        "duplicates": [{"id": d.id, "url": d.url, "reason": d.duplicate_reason}
+                       for d in posting.duplicates],
+        "summary": one_line(posting),
+    }
+
+
+def iter_postings(engine: Engine, include_duplicates: bool = False) -> Iterator[Posting]:
+    """Postings with their tags, credentials and duplicates loaded, in id order, streamed in
+    batches (canonical postings only unless `include_duplicates`). Valid only while the
+    iteration runs."""
+    with session_scope(engine) as session:
+        query = (select(Posting)
+                 .options(selectinload(Posting.tag).selectinload(Tag.credentials),
+                          selectinload(Posting.duplicates))
+                 .order_by(Posting.id))
+        if not include_duplicates:
+            query = query.where(Posting.duplicate_of.is_(None))
+        yield from session.scalars(query.execution_options(yield_per=500))
 
 
 def iter_summaries(engine: Engine, include_duplicates: bool = False) -> Iterator[dict[str, Any]]:
     """One summary per posting, as `hcjobs export` writes them (canonical postings only)."""
-    with session_scope(engine) as session:
-        query = (select(Posting)
-                 .options(selectinload(Posting.tag).selectinload(Tag.credentials))
-                 .order_by(Posting.id))
-        if not include_duplicates:
-            query = query.where(Posting.duplicate_of.is_(None))
-        for posting in session.scalars(query).yield_per(500):
-            tag = posting.tag
-            yield {
-                "id": posting.id,
-                "url": posting.url,
-                "title": posting.title,
-                "company": posting.company,
-                "location": posting.location,
-                "state": posting.state,
-                "country": posting.country,
-                "category": tag.category if tag else None,
-                "remote": tag.remote if tag else None,
-                "remote_states": list(tag.remote_states) if tag else [],
-                "credentials": [{"code": c.code, "requirement": c.requirement,
-                                 "evidence": c.evidence} for c in tag.credentials] if tag else [],
-                "salary": {"min": posting.salary_min, "max": posting.salary_max,
-                           "currency": posting.salary_currency,
-                           "period": posting.salary_period},
-                "posted_at": _iso(posting.posted_at),
-                "first_seen": _iso(posting.first_seen),
-                "last_seen": _iso(posting.last_seen),
-                "status": posting.status,
-                "summary": one_line(posting),
-            }
+    for posting in iter_postings(engine, include_duplicates):
+        yield summary(posting)
 
 
 def store_stats(engine: Engine) -> dict[str, Any]:

@@ -116,3 +116,91 @@ def test_salary_from_text() -> None:
         {"min": 80000.0, "max": 95000.0, "currency": "USD", "period": "year"}
     assert parse_salary_text("Salary: DOE, competitive") == {}
     assert parse_salary_text("a $500 sign-on bonus") == {}
+
+
+def test_comment_and_processing_instruction_keep_the_text_after_them() -> None:
+    """Guards a regression of the faster tree walk: text after a comment was dropped."""
+    from pipeline.normalize import html_to_text
+
+    assert html_to_text("<p>CPC<!-- from the ATS --> required</p>") == "CPC required"
+    assert html_to_text("<p>a<script>x()</script>b</p>") == "ab"
+
+
+def test_fix_encoding_skips_clean_text_but_not_mojibake() -> None:
+    clean = "Coder \u2013 \u201cremote\u201d \u2022 We\u2019re hiring\u2026 \u00a9 2026"
+    assert fix_encoding(clean) == clean
+    assert fix_encoding("caf\u00c3\u00a9") == "caf\u00e9"  # Latin-1 lead byte: ftfy runs
+
+
+def test_places_city_state_country_and_several() -> None:
+    from pipeline.normalize import parse_places
+
+    def cities(value: str) -> list[tuple[str | None, str | None, str | None, bool]]:
+        return [(p["city"], p["state"], p["country"], p["remote"]) for p in parse_places(value)]
+
+    assert cities("Columbus, OH") == [("Columbus", "OH", "US", False)]
+    assert cities("Hybrid - Tampa, FL") == [("Tampa", "FL", "US", False)]
+    assert cities("US-OH-Columbus") == [("Columbus", "OH", "US", False)]
+    assert cities("Dayton, Ohio 45402, United States") == [("Dayton", "OH", "US", False)]
+    assert cities("New York, NY") == [("New York", "NY", "US", False)]
+    assert cities("Washington, DC") == [("Washington", "DC", "US", False)]
+    assert cities("Indiana, PA") == [("Indiana", "PA", "US", False)]
+    assert cities("Leeds, England") == [("Leeds", None, "GB", False)]
+    assert cities("Remote - US") == [(None, None, "US", True)]
+    assert cities("Remote - TN, KY") == [(None, "TN", "US", True), (None, "KY", "US", True)]
+    assert cities("Denver, CO; Aurora, CO") == [("Denver", "CO", "US", False),
+                                                ("Aurora", "CO", "US", False)]
+    assert cities("2 Locations") == []
+    assert parse_places("Columbus, OH") is not parse_places("Columbus, OH")  # cached, copied
+
+
+def test_normalize_keeps_every_place_and_the_first_city() -> None:
+    item = {"source": "s", "external_id": "1", "title": "Coder", "description_text": "x",
+            "locations": ["Remote - OH, KY", "Columbus, OH"], "employment_type": "Full-time"}
+    norm = normalize(item, NOW)
+    assert (norm.city, norm.state, norm.country) == ("Columbus", "OH", "US")
+    assert [p["state"] for p in norm.places] == ["OH", "KY", "OH"]
+    assert norm.employment_type == "FULL_TIME"
+
+
+def test_employment_types_from_every_spelling() -> None:
+    from pipeline.normalize import parse_employment_type as kind
+
+    spellings = {
+        "FULL_TIME": ["Full-time", "FullTime", "full_time", "Full Time", "FULL_TIME",
+                      "Regular Full Time", "Permanent", "Direct Hire"],
+        "PART_TIME": ["Part-time", "PartTime", "part_time", "Regular Part-Time", "PT"],
+        "CONTRACTOR": ["Contract", "contract", "Contractor", "Contract to Hire", "1099",
+                       "Freelance"],
+        "TEMPORARY": ["Temporary", "Temp", "Seasonal", "Temporary Full-time", "Locum"],
+        "INTERN": ["Intern", "Internship", "internship", "Co-op"],
+        "PER_DIEM": ["PRN", "Per Diem", "per-diem", "As Needed", "Casual", "Intermittent"],
+        "OTHER": ["Multiple Schedules", "other", "Volunteer"],
+    }
+    for expected, values in spellings.items():
+        for value in values:
+            assert kind(value) == expected, value
+    assert kind(["FULL_TIME", "PART_TIME"]) == "PART_TIME"  # JSON-LD lists: the narrower wins
+    assert kind(None) is None and kind("  ") is None
+
+
+def test_yearly_pay_under_the_stated_assumption() -> None:
+    from pipeline.normalize import ANNUAL_ASSUMPTION, annualize
+
+    assert annualize({"min": 24.0, "max": 30.0, "period": "hour"}) == (49920.0, 62400.0)
+    assert annualize({"min": 200.0, "max": None, "period": "day"}) == (52000.0, None)
+    assert annualize({"min": 1000.0, "max": 1200.0, "period": "week"}) == (52000.0, 62400.0)
+    assert annualize({"min": 5000.0, "max": 6000.0, "period": "month"}) == (60000.0, 72000.0)
+    assert annualize({"min": 96000.0, "max": 118000.0, "period": "year"}) == (96000.0, 118000.0)
+    assert annualize({"min": 2.1, "max": 2.1, "period": "chart"}) == (None, None)
+    assert annualize({}) == (None, None)
+    assert "2,080" in ANNUAL_ASSUMPTION
+    item = {"source": "s", "external_id": "1", "title": "Coder",
+            "description_text": "Pay: $22.50 - $28.00 per hour. DOE."}
+    norm = normalize(item, NOW)
+    assert (norm.salary["period"], norm.salary_annual_min, norm.salary_annual_max) == \
+        ("hour", 46800.0, 58240.0)
+    chart = normalize({**item, "description_text": "We pay $2.10 per chart"}, NOW)
+    assert chart.salary["period"] == "chart" and chart.salary_annual_min is None
+    doe = normalize({**item, "description_text": "Salary: DOE, competitive"}, NOW)
+    assert doe.salary == {} and doe.salary_annual_min is None

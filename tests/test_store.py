@@ -88,8 +88,10 @@ def test_same_url_on_another_source_is_a_duplicate(engine: Engine) -> None:
     run_a = start_run(engine, {"name": "hospital", "kind": "jsonld", "urls": [url]})
     store_items(engine, run_a, [item("R-1", url=url)])
     run_b = start_run(engine, {"name": "agency", "kind": "greenhouse", "board": "ag"})
+    other_job = item("78", title="Billing Manager", body="<p>Lead the billing office.</p>",
+                     url="https://careers.rb.example/jobs/R-2")
     counts = store_items(engine, run_b, [item("77", url=url + "?utm_source=agency&gclid=9"),
-                                         item("78", url="https://careers.rb.example/jobs/R-2")])
+                                         other_job])
     assert counts.duplicates == 1
     with session_scope(engine) as session:
         original = session.scalars(select(Posting).where(Posting.external_id == "R-1")).one()
@@ -135,3 +137,110 @@ def test_database_url_resolution(monkeypatch: Any) -> None:
     assert resolve_url(None) == "postgresql+psycopg://u@h/db"
     assert resolve_url("sqlite:///x.db") == "sqlite:///x.db"
     assert make_engine("sqlite:///:memory:").dialect.name == "sqlite"
+
+
+def test_hostile_html_is_stored_sanitized_and_its_raw_payload_kept(engine: Engine) -> None:
+    hostile = ('<p onclick="steal()">Code charts.<script>alert(1)</script></p>'
+               '<img src=x onerror="alert(2)"><a href="javascript:alert(3)">apply</a>')
+    raw = {"id": "H-1", "content": hostile, "nested": {"list": [1, "two"]}}
+    run = start_run(engine, {"name": "a", "kind": "greenhouse", "board": "x"})
+    store_items(engine, run, [item("H-1", body=hostile) | {"raw": raw}])
+    with session_scope(engine) as session:
+        posting = session.scalars(select(Posting)).one()
+        assert posting.html is not None
+        for bad in ("<script", "onclick", "onerror", "javascript:", "<img"):
+            assert bad not in posting.html
+        assert "alert" not in posting.text and posting.text.startswith("Code charts.")
+        assert posting.raw == raw  # the untouched payload, to parse again later
+
+
+def test_normalized_columns_are_stored(engine: Engine) -> None:
+    run = start_run(engine, {"name": "a", "kind": "greenhouse", "board": "x"})
+    store_items(engine, run, [item("1") | {
+        "locations": ["Remote - OH, KY", "Dayton, OH"], "employment_type": "Full-time",
+        "salary": {"min": "30", "max": 24, "currency": "USD", "unit": "HOUR"}}])
+    with session_scope(engine) as session:
+        p = session.scalars(select(Posting)).one()
+        assert (p.city, p.state, p.country, p.employment_type) == ("Dayton", "OH", "US",
+                                                                   "FULL_TIME")
+        assert [(x["city"], x["state"], x["remote"]) for x in p.locations or []] == \
+            [(None, "OH", True), (None, "KY", True), ("Dayton", "OH", False)]
+        assert (p.salary_min, p.salary_max, p.salary_period) == (24.0, 30.0, "hour")
+        assert (p.salary_annual_min, p.salary_annual_max) == (49920.0, 62400.0)
+
+
+def test_upgrade_from_previous_revision_keeps_data(db_url: str) -> None:
+    """A store at 0002 upgrades to the head: rows survive, yearly pay is filled in from the
+    stated pay, and the next sighting fills the rest; then back down to 0002."""
+    engine = make_engine(db_url)
+    migrate(engine, "0002")
+    with engine.begin() as conn:
+        conn.execute(text(
+            "insert into sources (name, kind, config, enabled, created_at) "
+            "values ('a', 'greenhouse', '{}', true, '2026-01-01 00:00:00+00')"))
+        conn.execute(text(
+            "insert into postings (source_id, external_id, title, text, hints, raw, "
+            "content_hash, first_seen, last_seen, times_seen, status, salary_min, salary_max, "
+            "salary_period, missed_runs) values (1, '1', 'Medical Coder', '', '{}', '{}', 'h', "
+            "'2026-01-01 00:00:00+00', '2026-01-01 00:00:00+00', 1, 'open', 24, 30, 'hour', "
+            "0)"))
+    migrate(engine)
+    with session_scope(engine) as session:
+        old = session.scalars(select(Posting)).one()
+        assert (old.salary_annual_min, old.salary_annual_max) == (49920.0, 62400.0)
+        assert old.simhash is None and old.locations is None
+    run = start_run(engine, {"name": "a", "kind": "greenhouse", "board": "x"})
+    store_items(engine, run, [item("1")])
+    with session_scope(engine) as session:
+        seen = session.scalars(select(Posting)).one()
+        assert seen.simhash is not None and seen.block_key is not None and seen.city == "Dayton"
+    migrate(engine, "0002")
+    columns = {c["name"] for c in inspect(engine).get_columns("postings")}
+    assert "simhash" not in columns and "missed_runs" in columns
+    assert "daily_stats" not in inspect(engine).get_table_names()
+    engine.dispose()
+
+
+def test_unchanged_repeat_still_updates_what_the_hash_does_not_cover(engine: Engine) -> None:
+    """Same text again: counted unchanged, yet new pay, closing date and raw payload land."""
+    entry = {"name": "a", "kind": "greenhouse", "board": "x"}
+    store_items(engine, start_run(engine, entry, now=T0), [item("1")], now=T0)
+    later = T0 + timedelta(days=1)
+    again = item("1") | {"raw": {"id": "1", "v": 2}, "valid_through_raw": "2026-12-31",
+                         "salary": {"min": 25, "max": 31, "currency": "USD", "unit": "HOUR"}}
+    counts = store_items(engine, start_run(engine, entry, now=later), [again], now=later)
+    assert (counts.new, counts.changed) == (0, 0)
+    with session_scope(engine) as session:
+        p = session.scalars(select(Posting)).one()
+        assert p.raw == {"id": "1", "v": 2} and p.salary_max == 31.0
+        assert p.valid_through == datetime(2026, 12, 31, tzinfo=UTC)
+        assert (p.times_seen, p.last_seen, p.text) == (2, later, "Code charts.")
+
+
+def test_ingest_batches_in_worker_processes_matches_store_items(engine: Engine,
+                                                                 tmp_path: Any) -> None:
+    """Normalizing ahead in worker processes changes nothing about the result."""
+    from pipeline.store import ingest_batches
+
+    def batch(start: int) -> list[dict[str, Any]]:
+        return [item(str(n), title=f"Coder {n % 7}", body=f"<p>Code charts for site {n % 7}.</p>")
+                for n in range(start, start + 20)]
+
+    entry = {"name": "a", "kind": "greenhouse", "board": "x"}
+    run = start_run(engine, entry, now=T0)
+    counts = ingest_batches(engine, [(run, batch(0)), (run, batch(20)), (run, batch(0))],
+                            now=T0, workers=2)
+    assert (counts.seen, counts.new, counts.duplicates) == (60, 40, 33)
+    other = open_store(f"sqlite:///{tmp_path / 'sequential.db'}")
+    run2 = start_run(other, entry, now=T0)
+    for b in (batch(0), batch(20), batch(0)):
+        store_items(other, run2, b, now=T0)
+
+    def links(eng: Engine) -> list[tuple[str, str | None, str | None]]:
+        with session_scope(eng) as session:
+            rows = session.scalars(select(Posting).order_by(Posting.id)).all()
+            ext = {p.id: p.external_id for p in rows}
+            return [(p.external_id, ext.get(p.duplicate_of or 0), p.duplicate_reason)
+                    for p in rows]
+
+    assert links(engine) == links(other)
