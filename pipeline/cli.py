@@ -37,6 +37,18 @@ def build_parser() -> argparse.ArgumentParser:
                                    "with the real spiders, tag every posting, store it and "
                                    "print a summary. Fully offline: needs no network.")
     _db_options(p)
+    p.add_argument("--months", type=int, default=0, metavar="N",
+                   help="replay N months of history (postings appear, change and close; "
+                        "each month crawled with its own clock) for analysts")
+
+    p = sub.add_parser("board", help="serve the demo board and write a sources file for it",
+                       description="Serve the bundled demo job board on localhost until "
+                                   "Ctrl-C, and write a sources file whose entries crawl it on "
+                                   "a schedule: a sandbox for `hcjobs schedule`.")
+    p.add_argument("--port", type=int, default=8765)
+    p.add_argument("--sources-out", type=Path, default=Path("demo-sources.toml"))
+    p.add_argument("--schedule", default="* * * * *", help="cron for every entry (default: "
+                                                            "every minute)")
 
     p = sub.add_parser("crawl", help="run sources once (all enabled ones, or --source NAME)",
                        description="Crawl sources now, store what they list, tag new and "
@@ -47,6 +59,24 @@ def build_parser() -> argparse.ArgumentParser:
                    help="crawl only this source (repeatable)")
     p.add_argument("--timeout", type=float, default=3600, help="seconds before the crawl stops")
     p.add_argument("--log-level", default="WARNING", help="Scrapy log level")
+
+    p = sub.add_parser("schedule", help="run every enabled source on its cron schedule",
+                       description="Start the scheduler: one job per enabled source, kept in "
+                                   "step with the sources file; one scheduler per database; "
+                                   "SIGTERM or Ctrl-C stops it cleanly.")
+    _db_options(p)
+    _sources_option(p)
+    p.add_argument("--workers", type=int, default=4, help="sources crawled at the same time")
+    p.add_argument("--timeout", type=float, default=3600, help="seconds one run may take")
+    p.add_argument("--misfire-grace", type=int, default=900,
+                   help="seconds late a run may still start (missed runs run once)")
+    p.add_argument("--poll", type=float, default=5.0,
+                   help="seconds between checks of the sources file for changes")
+
+    p = sub.add_parser("status", help="what is going on: next runs, failures, open postings",
+                       description="Per source: next scheduled run, last run, last success, "
+                                   "current problems; then open postings by category.")
+    _db_options(p)
 
     p = sub.add_parser("runs", help="crawl history: status, counts and errors per run",
                        description="List recent crawl runs, newest first.")
@@ -63,11 +93,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input", required=True, help="input JSONL file ('-' for stdin)")
     p.add_argument("--output", required=True, help="output JSONL file ('-' for stdout)")
 
-    p = sub.add_parser("export", help="write postings.jsonl and stats.json",
-                       description="Export one summary per canonical posting and the store's "
-                                   "counts.")
+    p = sub.add_parser("export", help="write postings.jsonl, jsonld.jsonl and stats.json",
+                       description="Export one summary per canonical posting (postings.jsonl), "
+                                   "its schema.org JobPosting enriched with our tags "
+                                   "(jsonld.jsonl, one per line, same order), and the store's "
+                                   "counts with the daily stats, brought up to date first "
+                                   "(stats.json). --format parquet writes the analysts' "
+                                   "tables instead (postings.parquet, credentials.parquet).")
     _db_options(p)
     p.add_argument("--out", required=True, type=Path, help="output folder")
+    p.add_argument("--format", choices=["jsonl", "parquet"], default="jsonl",
+                   help="jsonl: the site's files (default); parquet: the analysts' tables")
+
+    p = sub.add_parser("report", help="trend charts (PNG), tables (CSV) and an HTML page",
+                       description="Remote share by month for coding vs administration, "
+                                   "credential prevalence required / preferred, pay by "
+                                   "credential and remote status, top employers, new vs "
+                                   "closed postings; written into --out.")
+    _db_options(p)
+    p.add_argument("--out", required=True, type=Path, help="output folder")
+    p.add_argument("--basis", choices=["new", "active"], default="new",
+                   help="monthly shares over postings first seen (new) or open (active)")
 
     p = sub.add_parser("train", help="train the category model on the project's corpus",
                        description="Fit the category model, save it (skops) with metrics.json.")
@@ -85,9 +131,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("retag", help="tag every stored posting again with the current model")
     _db_options(p)
 
-    p = sub.add_parser("sources", help="list the configured sources",
-                       description="Check the sources file and list its entries.")
+    p = sub.add_parser("sources", help="list the configured sources, or check they answer",
+                       description="list (the default): check the sources file and list its "
+                                   "entries. check: make each source's first request (robots.txt "
+                                   "obeyed, short timeout) and report whether it answers and how "
+                                   "many postings it lists; exit 1 when one does not.")
+    p.add_argument("action", nargs="?", choices=["list", "check"], default="list")
     _sources_option(p)
+    p.add_argument("--source", action="append", metavar="NAME",
+                   help="only this source (repeatable)")
+    p.add_argument("--timeout", type=float, default=10.0,
+                   help="seconds to wait for each answer (check)")
     return parser
 
 
@@ -116,6 +170,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     started = time.monotonic()
     engine, url = _store(args)
+    if args.months:
+        from pipeline.demo.history import replay
+
+        print(f"Replaying {args.months} months of the demo board, one crawl a month:")
+        run_ids = replay(engine, url, args.months, progress=lambda line: print("  " + line))
+        tagged = tag_pending(engine, Tagger.load())
+        print(f"{len(run_ids)} runs over {args.months} months in "
+              f"{time.monotonic() - started:.1f} s.\n")
+        _print_summary(engine)
+        print(f"\nStored in {url}. Look further:\n"
+              "  hcjobs report --out report/   trend charts and tables\n"
+              "  hcjobs export --format parquet --out export/")
+        return EXIT_OK
     with DemoBoard() as board:
         entries = demo_sources(board.board, board.url)
         print(f"Demo board serving {sum(len(e['postings']) for e in board.board['employers'])} "
@@ -169,11 +236,33 @@ def _print_summary(engine: Any) -> None:
         print(f"{code:<12}{n['required']:>10}{n['preferred']:>11}")
 
 
+def cmd_board(args: argparse.Namespace) -> int:
+    from pipeline.demo.board import DemoBoard, demo_sources, write_sources
+
+    board = DemoBoard(port=args.port)
+    board.start()
+    entries = [{**e, "schedule": args.schedule} for e in demo_sources(board.board, board.url)]
+    write_sources(args.sources_out, entries)
+    print(f"Demo board at {board.url}; {len(entries)} sources written to {args.sources_out}.\n"
+          f"In another terminal: hcjobs schedule --sources {args.sources_out}\n"
+          "Break a source by changing its `board` (or `base_url`) in that file; restore it to "
+          "see the recovery. Ctrl-C stops the board.")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        board.stop()
+    return EXIT_OK
+
+
 def cmd_crawl(args: argparse.Namespace) -> int:
     from classifier.tagger import Tagger
     from pipeline.crawl import run_crawl
     from pipeline.lifecycle import expire_postings
-    from pipeline.sources import SourceError, load_sources, select_sources
+    from pipeline.monitors import check_runs, load_notifiers
+    from pipeline.sources import SourceError, default_sources_path, load_sources, select_sources
     from pipeline.tagging import tag_pending
 
     try:
@@ -188,6 +277,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     result = run_crawl(engine, url, entries, timeout=args.timeout, log_level=args.log_level)
     expire_postings(engine)
     tagged = tag_pending(engine, Tagger.load())
+    check_runs(engine, result.run_ids, load_notifiers(args.sources or default_sources_path()))
     _print_runs(engine, result.run_ids)
     print(f"Tagged {tagged} new or changed postings.")
     if result.exit_code not in (0,):
@@ -195,6 +285,52 @@ def cmd_crawl(args: argparse.Namespace) -> int:
               file=sys.stderr)
     ok = all(r.status == "ok" for _, r in _runs_of(engine, result.run_ids))
     return EXIT_OK if ok else EXIT_FAILED
+
+
+def cmd_schedule(args: argparse.Namespace) -> int:
+    import logging
+
+    from pipeline.db import resolve_url
+    from pipeline.schedule import SchedulerLocked, run_scheduler
+    from pipeline.sources import SourceError, load_sources
+
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    try:
+        load_sources(args.sources)  # a broken file is an error at start, not a silent skip
+        return run_scheduler(resolve_url(args.db), args.sources, poll=args.poll,
+                             workers=args.workers, timeout=args.timeout,
+                             misfire_grace=args.misfire_grace)
+    except SourceError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except SchedulerLocked as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from pipeline.db import has_schema, make_engine
+    from pipeline.opstatus import source_status
+    from pipeline.summary import store_stats
+
+    engine = make_engine(args.db)
+    if not has_schema(engine):
+        print("no store yet: run `hcjobs demo` or `hcjobs crawl` first", file=sys.stderr)
+        return EXIT_FAILED
+    rows = source_status(engine)
+    print(f"{'source':<28} {'next run (UTC)':<17} {'last run':<12} {'last success (UTC)':<18} "
+          "problems")
+    for row in rows:
+        print(f"{row['source']:<28} {row['next_run'] or '-':<17} {row['last_status'] or '-':<12} "
+              f"{row['last_success'] or '-':<18} {'; '.join(row['problems']) or '-'}")
+    failing = [r["source"] for r in rows if r["problems"]]
+    print(f"\n{len(failing)} of {len(rows)} sources need attention"
+          + (f": {', '.join(failing)}" if failing else "."))
+    stats = store_stats(engine)
+    print("open postings by category: " + ", ".join(
+        f"{c} {n}" for c, n in stats["by_category"].items()) + f" (total "
+          f"{stats['postings']['open']})")
+    return EXIT_OK
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
@@ -277,8 +413,28 @@ def cmd_export(args: argparse.Namespace) -> int:
     from pipeline.export import export
 
     engine, _ = _store(args)
-    count, postings, stats = export(engine, args.out)
-    print(f"wrote {count} postings to {postings} and counts to {stats}")
+    if args.format == "parquet":
+        from pipeline.analytics import export_parquet
+
+        written = export_parquet(engine, args.out)
+        print(f"wrote {', '.join(str(path) for path in written)}")
+        return EXIT_OK
+    done = export(engine, args.out)
+    print(f"wrote {done.postings} postings to {done.postings_path}, their JSON-LD to "
+          f"{done.jsonld_path} and counts with daily stats to {done.stats_path}")
+    return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from pipeline.db import has_schema, make_engine
+    from pipeline.report import write_report
+
+    engine = make_engine(args.db)
+    if not has_schema(engine):
+        print("no store yet: run `hcjobs demo --months 18` first", file=sys.stderr)
+        return EXIT_FAILED
+    written = write_report(engine, args.out, basis=args.basis)
+    print(f"wrote {len(written)} files; open {args.out / 'index.html'}")
     return EXIT_OK
 
 
@@ -337,9 +493,18 @@ def cmd_sources(args: argparse.Namespace) -> int:
 
     try:
         entries = load_sources(args.sources)
+        if args.source:
+            known = {e["name"] for e in entries}
+            unknown = [n for n in args.source if n not in known]
+            if unknown:
+                raise SourceError(f"no source named {', '.join(map(repr, unknown))} in the "
+                                  "sources file")
+            entries = [e for e in entries if e["name"] in args.source]
     except SourceError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    if args.action == "check":
+        return _check_sources(entries, args.timeout)
     print(f"{args.sources or default_sources_path()}: {len(entries)} sources")
     for e in entries:
         flag = "" if e["enabled"] else " (disabled)"
@@ -347,8 +512,29 @@ def cmd_sources(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _check_sources(entries: list[dict[str, Any]], timeout: float) -> int:
+    import logging
+
+    from pipeline.sourcecheck import check_sources
+
+    logging.getLogger().addHandler(logging.NullHandler())  # reasons go in the table
+    print(f"checking {len(entries)} sources (timeout {timeout:g} s each)...")
+    results = check_sources(entries, timeout=timeout)
+    enabled = {e["name"]: e["enabled"] for e in entries}
+    print(f"{'source':<32} {'kind':<16} {'answers':<8} {'postings':>8}  note")
+    for r in results:
+        flag = "" if enabled.get(r.name, True) else " (disabled)"
+        count = "-" if r.postings is None else str(r.postings)
+        print(f"{r.name + flag:<32} {r.kind:<16} {'yes' if r.ok else 'NO':<8} {count:>8}  "
+              f"{r.reason}")
+    failed = sum(1 for r in results if not r.ok)
+    print(f"{len(results) - failed} of {len(results)} sources answered")
+    return EXIT_OK if not failed else EXIT_FAILED
+
+
 COMMANDS = {
     "demo": cmd_demo, "crawl": cmd_crawl, "runs": cmd_runs, "classify": cmd_classify,
+    "schedule": cmd_schedule, "status": cmd_status, "report": cmd_report, "board": cmd_board,
     "export": cmd_export, "train": cmd_train, "evaluate": cmd_evaluate, "retag": cmd_retag,
     "sources": cmd_sources,
 }

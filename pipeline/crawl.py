@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +17,37 @@ from sqlalchemy import Engine, select
 from pipeline.db import session_scope
 from pipeline.models import CrawlRun, Source
 from pipeline.store import mark_interrupted, start_run
+
+_ACTIVE: set[subprocess.Popen[str]] = set()
+_ACTIVE_LOCK = threading.Lock()
+GRACE_SECONDS = 30.0
+
+
+def _stop(proc: subprocess.Popen[str], grace: float = GRACE_SECONDS) -> str:
+    """SIGTERM a crawl process (Scrapy closes its spiders, which records each run as
+    interrupted), then kill it if it has not ended after `grace` seconds. Returns its log."""
+    proc.terminate()
+    try:
+        _, log = proc.communicate(timeout=grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _, log = proc.communicate()
+    return log or ""
+
+
+def stop_active_crawls(grace: float = GRACE_SECONDS) -> int:
+    """Stop every crawl process this process started (used on scheduler shutdown)."""
+    with _ACTIVE_LOCK:
+        procs = list(_ACTIVE)
+    for proc in procs:
+        if proc.poll() is None:
+            proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    return len(procs)
 
 
 @dataclass
@@ -44,17 +76,23 @@ def run_crawl(
     cmd = [sys.executable, "-m", "crawler.run", "--db", db_url, "--entries", entries_file,
            "--log-level", log_level]
     env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "crawler.settings"}
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            env=env)
+    with _ACTIVE_LOCK:
+        _ACTIVE.add(proc)
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
-        code, log = proc.returncode, proc.stderr
-    except subprocess.TimeoutExpired as exc:
-        code = -1
-        log = (exc.stderr.decode() if isinstance(exc.stderr, bytes) else exc.stderr or "")
-        log += f"\ncrawl process stopped after {timeout:.0f} s"
+        try:
+            _, log = proc.communicate(timeout=timeout)
+            code = proc.returncode
+        except subprocess.TimeoutExpired:
+            log = _stop(proc) + f"\ncrawl process stopped after {timeout:.0f} s"
+            code = -1
     finally:
+        with _ACTIVE_LOCK:
+            _ACTIVE.discard(proc)
         os.unlink(entries_file)
     reason = ("crawl process timed out" if code == -1
-              else f"crawl process exited with status {code}")
+              else f"crawl process ended with status {code}")
     mark_interrupted(engine, run_ids, reason)
     return CrawlResult(run_ids, code, log)
 

@@ -45,15 +45,24 @@ def test_demo_then_runs_and_export(tmp_path: Path) -> None:
     rows = [json.loads(line) for line in (out / "postings.jsonl").read_text().splitlines()]
     keys = {"id", "url", "title", "company", "location", "state", "country", "category",
             "remote", "remote_states", "credentials", "salary", "posted_at", "first_seen",
-            "last_seen", "status", "summary"}
+            "last_seen", "status", "summary",
+            # added with places, employment types, yearly pay and lineage
+            "city", "locations", "employment_type", "valid_through", "closed_at", "duplicates"}
     assert rows and all(set(r) == keys for r in rows)
     assert {r["category"] for r in rows} == {"coding", "administration", "other"}
-    assert all(set(r["salary"]) == {"min", "max", "currency", "period"} for r in rows)
+    assert all(set(r["salary"]) == {"min", "max", "currency", "period", "annual_min",
+                                    "annual_max"} for r in rows)
     assert any(c["requirement"] == "required" for r in rows for c in r["credentials"])
+    assert sum(len(r["duplicates"]) for r in rows) == 1  # the agency's repost, with its reason
     stats = json.loads((out / "stats.json").read_text())
     assert len(rows) == stats["postings"]["total"] - 1  # the agency's repost is not exported
     assert stats["postings"]["open"] == len([r for r in rows if r["status"] == "open"])
     assert sum(stats["by_category"].values()) == stats["postings"]["open"]
+    totals = [d for d in stats["daily"] if d["credential"] == "*"]
+    assert sum(d["active"] for d in totals) == stats["postings"]["open"]
+    jsonld = [json.loads(line) for line in (out / "jsonld.jsonl").read_text().splitlines()]
+    assert [int(j["identifier"]["value"]) for j in jsonld] == [r["id"] for r in rows]
+    assert all(j["@type"] == "JobPosting" for j in jsonld)
 
 
 def test_default_database_is_jobs_db_in_cwd(tmp_path: Path) -> None:

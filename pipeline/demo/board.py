@@ -152,16 +152,25 @@ def sitemap(employer: dict[str, Any]) -> str:
             f"<url><loc>{html.escape(employer['website'])}/about</loc></url>{urls}</urlset>")
 
 
+class _Server(ThreadingHTTPServer):
+    # the default listen backlog of 5 drops connections when a crawl opens many at once,
+    # and each dropped one stalls the crawl for a second
+    request_queue_size = 128
+    daemon_threads = True
+
+
 class DemoBoard:
     """The board server: `start()` returns its base URL; `stop()` shuts it down."""
 
     def __init__(self, board: dict[str, Any] | None = None,
-                 faults: dict[str, str] | None = None, latency: float = 0.0) -> None:
+                 faults: dict[str, str] | None = None, latency: float = 0.0,
+                 port: int = 0) -> None:
         self.board = board if board is not None else load_board()
         self.faults = dict(faults or {})
         self.latency = latency
         self.employers = {e["slug"]: e for e in self.board["employers"]}
         self.requests: list[str] = []
+        self.port = port
         self._server: ThreadingHTTPServer | None = None
 
     @property
@@ -175,6 +184,7 @@ class DemoBoard:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # small responses go out at once
 
             def log_message(self, *args: Any) -> None:  # keep test and demo output clean
                 pass
@@ -194,8 +204,7 @@ class DemoBoard:
                 self.end_headers()
                 self.wfile.write(body)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", self.port), Handler)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self.url
 
@@ -285,3 +294,15 @@ def demo_sources(board: dict[str, Any], board_url: str) -> list[dict[str, Any]]:
                          base_url=f"{board_url}/sites/{e['slug']}")
         entries.append(entry)
     return entries
+
+
+def write_sources(path: Path, entries: list[dict[str, Any]]) -> Path:
+    """A sources file for `entries` (flat values), with a log notifier, for the sandbox."""
+    lines = ["# Written by `hcjobs board`: the demo board's employers as sources.", ""]
+    for entry in entries:
+        lines.append("[[source]]")
+        lines += [f"{key} = {json.dumps(value)}" for key, value in entry.items()]
+        lines.append("")
+    lines += ["[[notifier]]", 'kind = "log"', ""]
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path

@@ -1,0 +1,231 @@
+"""`hcjobs schedule`: unattended crawls on each source's cron schedule.
+
+APScheduler 3 with its job store in the store's own database, one job per enabled source,
+kept in step with the sources file. One scheduler per database (a lock file beside a SQLite
+database, an advisory lock on PostgreSQL). Each run crawls in its own process with a time
+limit, then tags, checks the run and alerts (see pipeline.monitors).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, text
+from sqlalchemy.engine import Connection, make_url
+
+log = logging.getLogger("hcjobs.schedule")
+
+JOB_PREFIX = "source:"
+ADVISORY_KEY = 0x68636A6F6273  # "hcjobs"
+DEFAULT_MISFIRE_GRACE = 15 * 60
+DEFAULT_RUN_TIMEOUT = 3600.0
+DEFAULT_WORKERS = 4
+
+
+class SchedulerLocked(RuntimeError):
+    """Another scheduler already runs against this database."""
+
+
+def cron_trigger(expr: str, timezone: str = "UTC") -> Any:
+    """A cron trigger from 5 fields (minute ... weekday) or 6 (second first, for tests and
+    sub-minute schedules)."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    fields = expr.split()
+    if len(fields) == 6:
+        second, minute, hour, day, month, weekday = fields
+        return CronTrigger(second=second, minute=minute, hour=hour, day=day, month=month,
+                           day_of_week=weekday, timezone=timezone)
+    return CronTrigger.from_crontab(expr, timezone=timezone)
+
+
+@dataclass
+class Lock:
+    """The one-scheduler-per-database lock; release() on shutdown."""
+
+    release: Callable[[], None]
+    where: str
+
+
+def acquire_lock(engine: Engine, db_url: str) -> Lock:
+    """Take the scheduler lock for this database or raise SchedulerLocked.
+
+    SQLite: an flock on `<db>.scheduler.lock` (the database is a local file, so is its lock;
+    the OS drops it if the process dies). PostgreSQL: a session advisory lock held on a
+    dedicated connection, which works across machines and is dropped with the connection.
+    """
+    url = make_url(db_url)
+    if url.get_backend_name() == "sqlite":
+        path = Path(f"{url.database or 'jobs.db'}.scheduler.lock").resolve()
+        fh = open(path, "a+")  # noqa: SIM115  (held open for the scheduler's life)
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            fh.seek(0)
+            holder = fh.read().strip() or "another process"
+            fh.close()
+            raise SchedulerLocked(f"a scheduler is already running for {url.database} "
+                                  f"({holder}; lock file {path})") from exc
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"pid {os.getpid()} on {os.uname().nodename}")
+        fh.flush()
+
+        def release_file() -> None:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+            fh.close()
+
+        return Lock(release_file, str(path))
+    conn: Connection = engine.connect()
+    got = conn.execute(text("select pg_try_advisory_lock(:k)"), {"k": ADVISORY_KEY}).scalar()
+    conn.commit()
+    if not got:
+        conn.close()
+        raise SchedulerLocked(f"a scheduler is already running for {url.render_as_string()} "
+                              f"(PostgreSQL advisory lock {ADVISORY_KEY} is held)")
+
+    def release_pg() -> None:
+        try:
+            conn.execute(text("select pg_advisory_unlock(:k)"), {"k": ADVISORY_KEY})
+            conn.commit()
+        finally:
+            conn.close()
+
+    return Lock(release_pg, f"advisory lock {ADVISORY_KEY}")
+
+
+def run_source(db_url: str, entry_json: str, timeout: float = DEFAULT_RUN_TIMEOUT,
+               sources_path: str | None = None) -> None:
+    """One scheduled run of one source: crawl (own process, time limit), expire, tag, check.
+
+    A module-level function named by reference, so the persistent job store can find it.
+    """
+    from classifier.tagger import Tagger
+    from pipeline.crawl import run_crawl
+    from pipeline.db import open_store
+    from pipeline.lifecycle import expire_postings
+    from pipeline.monitors import check_runs, load_notifiers
+    from pipeline.tagging import tag_pending
+
+    entry = json.loads(entry_json)
+    engine = open_store(db_url, upgrade=False)
+    try:
+        result = run_crawl(engine, db_url, [entry], timeout=timeout)
+        expire_postings(engine)
+        tag_pending(engine, Tagger.load())
+        check_runs(engine, result.run_ids, load_notifiers(sources_path))
+    except Exception:  # one source's trouble is logged; the scheduler goes on
+        log.exception("scheduled run of %s failed", entry.get("name"))
+    finally:
+        engine.dispose()
+
+
+def job_id(name: str) -> str:
+    return f"{JOB_PREFIX}{name}"
+
+
+def sync_jobs(scheduler: Any, entries: list[dict[str, Any]], db_url: str,
+              timeout: float = DEFAULT_RUN_TIMEOUT,
+              sources_path: str | None = None) -> dict[str, list[str]]:
+    """Make the scheduler's jobs match the enabled entries: add new ones, update edited ones,
+    remove the rest. Stable job ids mean a restart never duplicates a job."""
+    wanted = {job_id(e["name"]): e for e in entries if e.get("enabled", True)
+              and e.get("schedule")}
+    existing = {job.id: job for job in scheduler.get_jobs() if job.id.startswith(JOB_PREFIX)}
+    changes: dict[str, list[str]] = {"added": [], "updated": [], "removed": []}
+    for jid in existing:
+        if jid not in wanted:
+            scheduler.remove_job(jid)
+            changes["removed"].append(jid.removeprefix(JOB_PREFIX))
+    for jid, entry in wanted.items():
+        clean = {k: v for k, v in entry.items() if k != "line"}
+        args = [db_url, json.dumps(clean, sort_keys=True), timeout, sources_path]
+        job = existing.get(jid)
+        if job is not None and list(job.args) == args and \
+                str(job.trigger) == str(cron_trigger(entry["schedule"])):
+            continue
+        scheduler.add_job("pipeline.schedule:run_source", trigger=cron_trigger(entry["schedule"]),
+                          id=jid, name=entry["name"], args=args, replace_existing=True)
+        changes["updated" if job is not None else "added"].append(entry["name"])
+    return changes
+
+
+def build_scheduler(db_url: str, *, workers: int = DEFAULT_WORKERS,
+                    misfire_grace: int = DEFAULT_MISFIRE_GRACE) -> Any:
+    """A background scheduler whose jobs live in the store's database.
+
+    coalesce: runs missed while down run once, not N times; max_instances=1: a source never
+    overlaps itself; a worker pool: sources never wait on each other; a misfire grace time in
+    minutes rather than APScheduler's one second.
+    """
+    from apscheduler.executors.pool import ThreadPoolExecutor
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    return BackgroundScheduler(
+        jobstores={"default": SQLAlchemyJobStore(url=db_url, tablename="apscheduler_jobs")},
+        executors={"default": ThreadPoolExecutor(workers)},
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": misfire_grace},
+        timezone="UTC",
+    )
+
+
+def run_scheduler(db_url: str, sources_path: str | None, *, poll: float = 5.0,
+                  workers: int = DEFAULT_WORKERS, timeout: float = DEFAULT_RUN_TIMEOUT,
+                  misfire_grace: int = DEFAULT_MISFIRE_GRACE,
+                  stop: threading.Event | None = None) -> int:
+    """Run until SIGTERM/SIGINT (or `stop`): hold the lock, keep jobs in step with the sources
+    file (checked every `poll` seconds), stop crawls cleanly on the way out."""
+    from pipeline.crawl import stop_active_crawls
+    from pipeline.db import open_store
+    from pipeline.sources import SourceError, default_sources_path, load_sources
+
+    engine = open_store(db_url)
+    lock = acquire_lock(engine, db_url)
+    stop = stop or threading.Event()
+    previous: dict[signal.Signals, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            previous[signum] = signal.signal(signum, lambda *_: stop.set())
+    scheduler = build_scheduler(db_url, workers=workers, misfire_grace=misfire_grace)
+    path = Path(sources_path) if sources_path else default_sources_path()
+    mtime = -1.0
+    try:
+        scheduler.start(paused=True)
+        while not stop.is_set():
+            current = path.stat().st_mtime if path.exists() else -1.0
+            if current != mtime:
+                mtime = current
+                try:
+                    changes = sync_jobs(scheduler, load_sources(path), db_url, timeout,
+                                        str(path))
+                    if any(changes.values()):
+                        log.warning("sources file %s: %s", path, json.dumps(changes))
+                except SourceError as exc:  # keep the jobs we have; say what is wrong
+                    log.error("sources file not applied: %s", exc)
+                if scheduler.state == 2:  # STATE_PAUSED: start after the first sync
+                    scheduler.resume()
+            stop.wait(poll)
+    finally:
+        log.warning("scheduler stopping: finishing or interrupting running crawls")
+        scheduler.shutdown(wait=False)
+        stop_active_crawls()
+        deadline = time.monotonic() + 60
+        while any(t.name.startswith("ThreadPoolExecutor") and t.is_alive()
+                  for t in threading.enumerate()) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        lock.release()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        engine.dispose()
+    return 0
