@@ -1,0 +1,734 @@
+"""The web API over a store built by the real pipeline (demo board -> spiders -> tagger).
+
+Each filter is checked against an oracle: the same search done in Python over every stored
+posting, so the SQL (JSON lookups, regexes, keyset pagination) is checked against the
+filter's meaning, not against itself. PostgreSQL gets the filters whose SQL differs by
+dialect (open_to, q, credential, facet, dates).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import uuid
+import warnings
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, delete, insert, select, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import selectinload
+
+from classifier.facets import extract_facets
+from classifier.tagger import Tagger
+from pipeline.crawl import run_crawl
+from pipeline.db import open_store, session_scope
+from pipeline.demo.board import DemoBoard, demo_sources, load_board
+from pipeline.models import DailyStat, Posting, Tag
+from pipeline.tagging import tag_pending
+from web.queries import SORT_INDEX_DDL
+from web.search import PG_FTS_DDL, SQLITE_FTS_DDL, search_condition
+
+with warnings.catch_warnings():  # starlette asks for httpx2; the client works the same
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+from web.app import create_app  # noqa: E402
+
+pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with")
+
+_PRISTINE: dict[str, Path] = {}
+
+
+def build_store(url: str, board: dict[str, Any] | None = None) -> None:
+    """Crawl the demo board (or part of it) into `url` and tag it: the real pipeline."""
+    engine = open_store(url)
+    with DemoBoard(board) as server:
+        result = run_crawl(engine, url, demo_sources(server.board, server.url), timeout=180)
+    assert result.exit_code == 0, result.log[-2000:]
+    tag_pending(engine, Tagger.load())
+    engine.dispose()
+
+
+def demo_store(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A private copy of the demo store (SQLite). The crawl runs once per test process; the
+    web tests of other modules reuse it through this function."""
+    if "sqlite" not in _PRISTINE:
+        path = tmp_path_factory.mktemp("pristine") / "jobs.db"
+        build_store(f"sqlite:///{path}")
+        # the migrations build the FTS5 index; the oracle tests check the LIKE fallback, and
+        # test_search_uses_fts5... puts the index back on its own copy
+        engine = create_engine(f"sqlite:///{path}")
+        with engine.begin() as conn:
+            for trigger in ("postings_fts_au", "postings_fts_ad", "postings_fts_ai"):
+                conn.execute(text(f"DROP TRIGGER IF EXISTS {trigger}"))
+            conn.execute(text("DROP TABLE IF EXISTS postings_fts"))
+        engine.dispose()
+        _PRISTINE["sqlite"] = path
+    target = tmp_path_factory.mktemp("store") / "jobs.db"
+    shutil.copy(_PRISTINE["sqlite"], target)
+    return f"sqlite:///{target}"
+
+
+def make_client(url: str, cors_origins: list[str] | None = None) -> TestClient:
+    """A test client over the app on `url`, its clock fixed at NOW."""
+    return TestClient(create_app(url, cors_origins, clock=lambda: NOW))
+
+
+# "now" for the tests: the demo board's postings are dated Sep-Nov 2026
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+
+
+# --- the oracle ---------------------------------------------------------------------------
+
+@dataclass
+class Row:
+    id: int
+    status: str
+    duplicate_of: int | None
+    title: str
+    company: str | None
+    text: str
+    state: str | None
+    country: str | None
+    places: set[str]
+    category: str | None
+    remote: str | None
+    remote_states: list[str]
+    creds: list[tuple[str, str]]
+    annual: float | None
+    currency: str | None
+    posted: datetime
+
+
+def load_rows(url: str) -> list[Row]:
+    engine = create_engine(url)
+    rows = []
+    with session_scope(engine) as session:
+        query = select(Posting).options(selectinload(Posting.tag).selectinload(Tag.credentials))
+        for p in session.scalars(query):
+            tag = p.tag
+            annual = p.salary_annual_max if p.salary_annual_max is not None \
+                else p.salary_annual_min
+            rows.append(Row(
+                id=p.id, status=p.status, duplicate_of=p.duplicate_of, title=p.title,
+                company=p.company, text=p.text, state=p.state, country=p.country,
+                places={loc.get("state") for loc in (p.locations or []) if loc.get("state")},
+                category=tag.category if tag else None, remote=tag.remote if tag else None,
+                remote_states=list(tag.remote_states) if tag else [],
+                creds=[(c.code, c.requirement) for c in tag.credentials] if tag else [],
+                annual=annual, currency=p.salary_currency,
+                posted=p.posted_at or p.first_seen))
+    engine.dispose()
+    return rows
+
+
+def has_facet(row: Row, name: str) -> bool:
+    if row.category not in ("coding", "administration"):
+        return False
+    return name in extract_facets(row.text, row.title, row.category).facets
+
+
+def oracle(rows: list[Row], params: dict[str, Any]) -> list[int]:
+    """The ids a search should return, in order: the filters' meaning, spelled in Python."""
+    def listed(key: str) -> list[str]:
+        value = params.get(key, [])
+        return value if isinstance(value, list) else [value]
+
+    def keep(r: Row) -> bool:
+        if r.duplicate_of is not None:
+            return False
+        if r.status != "open" and params.get("include_closed") not in ("true", True):
+            return False
+        if listed("category") and r.category not in listed("category"):
+            return False
+        if listed("remote") and r.remote not in listed("remote"):
+            return False
+        codes, req = [c.upper() for c in listed("credential")], params.get("requirement")
+        asked = {code for code, how in r.creds if not req or how == req}
+        if codes:
+            if params.get("credential_match") == "all":
+                if not set(codes) <= asked:
+                    return False
+            elif not asked & set(codes):
+                return False
+        elif req and not asked:
+            return False
+        if "open_to" in params:
+            st = params["open_to"].upper()
+            if r.remote == "remote":
+                if r.country not in (None, "US") or (r.remote_states and st not in
+                                                     r.remote_states):
+                    return False
+            elif r.state != st and st not in r.places:
+                return False
+        if "state" in params and params["state"] != r.state and params["state"] not in r.places:
+            return False
+        if "employer" in params and (r.company or "").lower() != params["employer"].lower():
+            return False
+        if listed("facet") and not any(has_facet(r, f) for f in listed("facet")):
+            return False
+        if "salary_min" in params and (r.annual is None or r.annual < float(params["salary_min"])
+                                       or r.currency not in (None, "USD")):
+            return False
+        if "posted_since" in params:
+            since = params["posted_since"]
+            start = NOW - timedelta(days=int(since[:-1])) if since.endswith("d") else \
+                datetime.combine(date.fromisoformat(since), datetime.min.time(), tzinfo=UTC)
+            if r.posted < start:
+                return False
+        if "q" in params:
+            body = f"{r.title}\n{r.company or ''}\n{r.text}".lower()
+            if not all(w.lower() in body for w in re.findall(r"[^\W_]+", params["q"])):
+                return False
+        return True
+
+    hits = [r for r in rows if keep(r)]
+    if params.get("sort") == "salary":
+        hits.sort(key=lambda r: (r.annual if r.annual is not None else -1.0, r.id),
+                  reverse=True)
+    else:
+        hits.sort(key=lambda r: (r.posted, r.id), reverse=True)
+    return [r.id for r in hits]
+
+
+def fetch_all(client: TestClient, params: dict[str, Any], limit: int = 7) -> list[int]:
+    """Every id of a search, following next_cursor page by page."""
+    ids: list[int] = []
+    cursor = None
+    for _ in range(100):
+        query = {**params, "limit": limit, **({"cursor": cursor} if cursor else {})}
+        response = client.get("/api/postings", params=query)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert len(body["items"]) <= limit
+        ids += [item["id"] for item in body["items"]]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            return ids
+    raise AssertionError("pagination does not end")
+
+
+# --- fixtures -----------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def store_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return demo_store(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def rows(store_url: str) -> list[Row]:
+    return load_rows(store_url)
+
+
+@pytest.fixture(scope="module")
+def client(store_url: str) -> Iterator[TestClient]:
+    with make_client(store_url) as c:
+        yield c
+
+
+SEARCHES: list[dict[str, Any]] = [
+    {},
+    {"category": "coding"},
+    {"category": ["administration", "other"]},
+    {"remote": "remote"},
+    {"remote": ["hybrid", "onsite"]},
+    {"credential": "CPC"},
+    {"credential": "cpc-a"},
+    {"credential": ["CCS", "CRC"]},
+    {"credential": ["CPC", "CCS"], "credential_match": "all"},
+    {"credential": "MHA", "requirement": "preferred"},
+    {"requirement": "required"},
+    {"open_to": "OH"},
+    {"open_to": "ca"},
+    {"open_to": "WA"},
+    {"state": "MI"},
+    {"employer": "riverbend health"},
+    {"facet": "risk adjustment"},
+    {"facet": ["audit", "compliance"]},
+    {"salary_min": 80000},
+    {"salary_min": 0},
+    {"posted_since": "2026-11-01"},
+    {"posted_since": "30d"},
+    {"q": "risk adjustment"},
+    {"q": "Coder"},
+    {"q": "100%_ done"},
+    {"include_closed": "true"},
+    {"sort": "salary"},
+    {"sort": "salary", "include_closed": "true", "category": "coding"},
+    # the product's own examples
+    {"remote": "remote", "category": "coding", "credential": "CPC-A"},
+    {"credential": "CCS", "requirement": "required", "open_to": "OH"},
+    {"category": "administration", "credential": "MHA", "requirement": "preferred",
+     "posted_since": "7d", "salary_min": 80000},
+    {"remote": "remote", "category": "coding", "credential": "CPC", "requirement": "required"},
+    {"remote": ["remote", "hybrid"], "open_to": "MI", "facet": "inpatient", "sort": "salary"},
+    {"category": "coding", "q": "outpatient", "state": "OH", "include_closed": "true"},
+]
+
+
+@pytest.mark.parametrize("params", SEARCHES, ids=lambda p: "&".join(
+    f"{k}={v}" for k, v in p.items()) or "all")
+def test_filters_match_the_oracle(client: TestClient, rows: list[Row],
+                                  params: dict[str, Any]) -> None:
+    assert fetch_all(client, params) == oracle(rows, params)
+
+
+def test_searches_are_not_trivial(rows: list[Row]) -> None:
+    """Guard for the oracle test: the demo store gives each filter something to select."""
+    everything = set(oracle(rows, {}))
+    for params in SEARCHES[1:27]:
+        got = set(oracle(rows, params))
+        if params in ({"salary_min": 0}, {"q": "100%_ done"}, {"credential": "cpc-a"},
+                      {"posted_since": "30d"}, {"include_closed": "true"},
+                      {"sort": "salary"}):
+            continue
+        assert got and got != everything, params
+    assert oracle(rows, {"q": "100%_ done"}) == []
+
+
+def test_duplicates_never_and_closed_only_when_asked(client: TestClient,
+                                                     rows: list[Row]) -> None:
+    dup = next(r for r in rows if r.duplicate_of is not None)
+    closed = next(r for r in rows if r.status == "closed")
+    default = fetch_all(client, {}, limit=100)
+    with_closed = fetch_all(client, {"include_closed": "true"}, limit=100)
+    assert dup.id not in default and dup.id not in with_closed
+    assert closed.id not in default and closed.id in with_closed
+    assert dup.duplicate_of in default
+
+
+def test_pages_do_not_overlap_and_sorts_hold(client: TestClient, rows: list[Row]) -> None:
+    for sort in ("newest", "salary"):
+        one_by_one = fetch_all(client, {"sort": sort}, limit=1)
+        assert one_by_one == fetch_all(client, {"sort": sort}, limit=100)
+        assert len(one_by_one) == len(set(one_by_one))
+    body = client.get("/api/postings").json()
+    assert body["limit"] == 20 and len(body["items"]) == 20 and body["next_cursor"]
+    dates = [item["posted_at"] for item in body["items"]]
+    assert dates == sorted(dates, reverse=True)
+    pay = client.get("/api/postings", params={"sort": "salary", "limit": 100}).json()["items"]
+    tops = [i["salary"]["annual_max"] or i["salary"]["annual_min"] or -1 for i in pay]
+    assert tops == sorted(tops, reverse=True)
+
+
+@pytest.mark.parametrize(("query", "param", "words"), [
+    ("limit=101", "limit", "less than or equal to 100"),
+    ("limit=0", "limit", "greater than or equal to 1"),
+    ("remote=anywhere", "remote", "'remote', 'hybrid' or 'onsite'"),
+    ("category=nursing", "category", "'coding', 'administration' or 'other'"),
+    ("credential=XYZ", "credential", "unknown credential 'XYZ'"),
+    ("requirement=maybe", "requirement", "'required' or 'preferred'"),
+    ("open_to=ZZ", "open_to", "unknown US state code 'ZZ'"),
+    ("state=Ohio", "state", "unknown US state code"),
+    ("facet=knitting", "facet", "unknown facet 'knitting'"),
+    ("salary_min=-5", "salary_min", "greater than or equal to 0"),
+    ("salary_min=lots", "salary_min", "valid integer"),
+    ("posted_since=yesterday", "posted_since", "a number of days (7d)"),
+    ("posted_since=2026-02-30", "posted_since", "not a real date"),
+    ("include_closed=perhaps", "include_closed", "valid boolean"),
+    ("sort=random", "sort", "'newest' or 'salary'"),
+    ("cursor=bm90LWpzb24", "cursor", "cursor is not valid"),
+    ("cursor=!!", "cursor", "pattern"),
+    ("q=" + "x" * 201, "q", "at most 200 characters"),
+    ("q=a%00b", "q", "NUL"),
+    ("credentials=CPC", "credentials", "Extra inputs are not permitted"),
+])
+def test_bad_parameters_are_clear_422s(client: TestClient, query: str, param: str,
+                                       words: str) -> None:
+    response = client.get(f"/api/postings?{query}")
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert body["message"].startswith("Invalid parameter: " + param), body["message"]
+    assert words in body["message"], body["message"]
+    assert any(param in err["loc"] for err in body["detail"])
+
+
+def test_cursor_of_another_sort_is_refused(client: TestClient) -> None:
+    cursor = client.get("/api/postings", params={"limit": 2}).json()["next_cursor"]
+    response = client.get("/api/postings", params={"sort": "salary", "cursor": cursor})
+    assert response.status_code == 422
+    assert "belongs to sort='newest'" in response.json()["message"]
+
+
+def test_posting_detail_has_evidence_and_jsonld(client: TestClient, rows: list[Row]) -> None:
+    row = next(r for r in rows if r.remote == "remote" and r.remote_states and r.creds
+               and r.duplicate_of is None)
+    body = client.get(f"/api/postings/{row.id}").json()
+    assert body["id"] == row.id and row.title.lower() in body["summary"].lower()
+    tags = body["tags"]
+    assert tags["category"]["value"] == row.category
+    assert 0 < tags["category"]["confidence"] <= 1
+    assert tags["remote"]["value"] == "remote" and tags["remote"]["states"] == row.remote_states
+    assert tags["remote"]["evidence"] and 0 < tags["remote"]["confidence"] <= 1
+    assert {(c["code"], c["requirement"]) for c in tags["credentials"]} == set(row.creds)
+    for item in [tags["remote"], *tags["credentials"], *tags["facets"]]:
+        if item["anchor"]:  # a marked sentence is in the description under that id
+            assert re.search(rf'<mark id="{item["anchor"]}" class="evidence"[^>]*>',
+                             body["description_html"])
+    assert any(c["anchor"] for c in tags["credentials"])
+    assert tags["remote"]["anchor"]
+    ld = body["jsonld"]
+    assert ld["@type"] == "JobPosting" and ld["title"] == row.title
+    assert ld["jobLocationType"] == "TELECOMMUTE"
+    assert {s["name"] for s in ld["applicantLocationRequirements"]}
+    assert body["links"]["page"].endswith(f"/postings/{row.id}")
+
+
+def test_duplicate_redirects_to_canonical_and_missing_is_404(client: TestClient,
+                                                             rows: list[Row]) -> None:
+    dup = next(r for r in rows if r.duplicate_of is not None)
+    response = client.get(f"/api/postings/{dup.id}", follow_redirects=False)
+    assert response.status_code == 308
+    assert response.headers["location"].endswith(f"/api/postings/{dup.duplicate_of}")
+    page = client.get(f"/postings/{dup.id}", follow_redirects=False)
+    assert page.status_code == 301
+    assert client.get("/api/postings/999999").status_code == 404
+    assert client.get("/api/postings/0").status_code == 422
+    assert client.get("/api/postings/99999999999999999999").status_code == 422
+
+
+def test_facet_counts_agree_with_the_lists(client: TestClient, rows: list[Row]) -> None:
+    search = {"remote": "remote", "category": "coding"}
+    counts = client.get("/api/facets", params=search).json()
+    assert counts["total"] == len(oracle(rows, search))
+    assert counts["skipped"] == []
+    by = {dim: {v["value"]: v["count"] for v in counts[dim]} for dim in counts
+          if dim not in ("total", "skipped")}
+    # a dimension is counted under every filter but its own
+    for kind in ("remote", "hybrid", "onsite"):
+        assert by["remote"][kind] == len(oracle(rows, {**search, "remote": kind}))
+    for category in ("coding", "administration", "other"):
+        assert by["category"][category] == len(oracle(rows, {**search, "category": category}))
+    for code, n in by["credential"].items():
+        assert n == len(oracle(rows, {**search, "credential": code})), code
+    assert by["credential"]["CPC"] > 0
+    for how in ("required", "preferred"):
+        assert by["requirement"][how] == len(oracle(rows, {**search, "requirement": how}))
+    for name, n in by["facet"].items():
+        assert n == len(oracle(rows, {**search, "facet": name})), name
+    for step, n in by["salary_min"].items():
+        assert n == len(oracle(rows, {**search, "salary_min": int(step)}))
+    for window, n in by["posted_since"].items():
+        assert n == len(oracle(rows, {**search, "posted_since": window}))
+    for state, n in by["state"].items():
+        assert n == sum(1 for r in rows if r.id in oracle(rows, search) and r.state == state)
+    assert by["status"]["open"] == counts["total"]
+    assert by["status"]["closed"] == len(oracle(rows, {**search, "include_closed": "true"})) \
+        - counts["total"]
+
+
+def test_facet_regex_counts_are_skipped_on_large_results(client: TestClient,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from web import queries
+
+    monkeypatch.setattr(queries, "FACET_COUNT_LIMIT", 3)
+    counts = client.get("/api/facets").json()
+    assert counts["skipped"] == ["facet"] and counts["facet"] == []
+    assert counts["total"] > 3 and counts["category"]
+    page = client.get("/")
+    assert page.status_code == 200 and 'name="facet" value="inpatient"' in page.text
+
+
+def test_feed_is_atom_of_the_same_search(client: TestClient, rows: list[Row]) -> None:
+    search = {"remote": "remote", "category": "coding", "credential": "CPC"}
+    response = client.get("/feeds/postings.atom", params=search)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/atom+xml; charset=utf-8"
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    root = ET.fromstring(response.content)
+    assert root.tag == "{http://www.w3.org/2005/Atom}feed"
+    assert "Remote coding jobs, CPC" in (root.findtext("a:title", namespaces=ns) or "")
+    entries = root.findall("a:entry", ns)
+    expected = oracle(rows, search)
+    assert [int(e.findtext("a:id", namespaces=ns).rsplit(":", 1)[1])  # type: ignore[union-attr]
+            for e in entries] == expected
+    first = entries[0]
+    link = first.find("a:link[@rel='alternate']", ns)
+    assert link is not None and link.get("href", "").startswith("http://testserver/postings/")
+    content = first.find("a:content", ns)
+    assert content is not None and content.get("type") == "html" and "<" in (content.text or "")
+    self_link = root.find("a:link[@rel='self']", ns)
+    assert self_link is not None and "credential=CPC" in self_link.get("href", "")
+    assert client.get("/feeds/postings.atom?sort=salary").status_code == 422
+
+
+def test_stats_series_from_postings(client: TestClient, rows: list[Row]) -> None:
+    body = client.get("/api/stats", params={"interval": "day"}).json()
+    assert body["source"] == "postings"
+    canonical = [r for r in rows if r.duplicate_of is None]
+    assert sum(p["new"] for p in body["series"]) == len(canonical)
+    assert body["series"][-1]["active"] == sum(1 for r in canonical if r.status == "open")
+    grouped = client.get("/api/stats", params={"group_by": "remote",
+                                               "category": "coding"}).json()
+    remote = [p for p in grouped["series"] if p["group"] == "remote"]
+    assert remote and remote[-1]["active"] == len(oracle(rows, {"category": "coding",
+                                                                "remote": "remote"}))
+    assert client.get("/api/stats", params={"interval": "year"}).status_code == 422
+
+
+def test_stats_series_from_daily_stats(tmp_path_factory: pytest.TempPathFactory) -> None:
+    url = demo_store(tmp_path_factory)
+    engine = create_engine(url)
+    now = datetime.now(UTC)
+    day = date(2026, 10, 1)
+    with engine.begin() as conn:
+        conn.execute(delete(DailyStat))
+        for cat, remote, cred, req, active, new in [
+            ("coding", "remote", "*", "*", 10, 2), ("coding", "onsite", "*", "*", 5, 1),
+            ("coding", "remote", "CPC", "required", 7, 1),
+            ("administration", "hybrid", "*", "*", 3, 0),
+        ]:
+            for shift in range(3):  # three days of October, one in November
+                when = day + timedelta(days=shift) if shift < 2 else date(2026, 11, 2)
+                conn.execute(insert(DailyStat).values(
+                    day=when, category=cat, remote=remote, credential=cred, requirement=req,
+                    active=active + shift, new=new, closed=0, updated_at=now))
+    engine.dispose()
+    with make_client(url) as c:
+        body = c.get("/api/stats").json()
+        assert body["source"] == "daily_stats"
+        assert [p["period"] for p in body["series"]] == ["2026-10-01", "2026-11-01"]
+        october = body["series"][0]
+        assert october["active"] == (10 + 1) + (5 + 1) + (3 + 1)  # the last day of October
+        assert october["new"] == 2 * (2 + 1 + 0)
+        cpc = c.get("/api/stats", params={"credential": "cpc", "interval": "day"}).json()
+        assert [p["active"] for p in cpc["series"]] == [7, 8, 9]
+        by_cat = c.get("/api/stats", params={"group_by": "category"}).json()
+        assert {p["group"] for p in by_cat["series"]} == {"coding", "administration"}
+
+
+def test_search_uses_fts5_and_sort_indexes_when_they_exist(tmp_path_factory: pytest.TempPathFactory,
+                                                rows: list[Row]) -> None:
+    url = demo_store(tmp_path_factory)
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        for statement in (*SQLITE_FTS_DDL, *SORT_INDEX_DDL):
+            conn.execute(text(statement))
+    engine.dispose()
+    with make_client(url) as c:
+        # the proposed indexes change no answer (but search, which now stems)
+        for params in (p for p in SEARCHES if "q" not in p):
+            assert fetch_all(c, params) == oracle(rows, params), params
+        # porter stemming: "auditors" finds "auditor"; LIKE would not
+        stemmed = fetch_all(c, {"q": "auditors"})
+        assert set(stemmed) > set(oracle(rows, {"q": "auditors"}))
+        assert set(fetch_all(c, {"q": "risk adjustment"})) == set(
+            oracle(rows, {"q": "risk adjustment"}))
+        # FTS5 query syntax in user input stays literal
+        for hostile in ['"', "NEAR(a b", "title:coder OR", "*", "a AND NOT b", "^x"]:
+            assert c.get("/api/postings", params={"q": hostile}).status_code == 200
+
+
+def test_the_app_cannot_write(store_url: str, client: TestClient) -> None:
+    store = client.app.state.open_store()  # type: ignore[attr-defined]
+    with pytest.raises(Exception, match="readonly|read-only"), store.engine.begin() as conn:
+        conn.execute(text("DELETE FROM postings"))
+    with pytest.raises(Exception, match="readonly|read-only"), store.engine.begin() as conn:
+        conn.execute(text("CREATE TABLE pwned (x int)"))
+    assert client.get("/api/postings").json()["items"]
+
+
+def test_cors_only_for_configured_origins(store_url: str) -> None:
+    site = "https://healthcareers.example"
+    with make_client(store_url, cors_origins=[site]) as c:
+        allowed = c.get("/api/postings", headers={"Origin": site})
+        assert allowed.headers["access-control-allow-origin"] == site
+        other = c.get("/api/postings", headers={"Origin": "https://evil.example"})
+        assert "access-control-allow-origin" not in other.headers
+        preflight = c.options("/api/postings", headers={
+            "Origin": site, "Access-Control-Request-Method": "GET"})
+        assert preflight.status_code == 200
+    with make_client(store_url) as c:
+        response = c.get("/api/postings", headers={"Origin": site})
+        assert "access-control-allow-origin" not in response.headers
+
+
+def test_errors_do_not_leak(store_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from web import queries
+
+    def boom(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("secret detail /etc/passwd")
+
+    monkeypatch.setattr(queries, "list_postings", boom)
+    with TestClient(create_app(store_url), raise_server_exceptions=False) as c:
+        for path in ("/api/postings", "/"):
+            response = c.get(path)
+            assert response.status_code == 500
+            assert "secret" not in response.text and "Traceback" not in response.text
+            assert "Internal error" in response.text
+
+
+def test_missing_store_is_a_clear_503(tmp_path: Path) -> None:
+    with TestClient(create_app(f"sqlite:///{tmp_path / 'none.db'}")) as c:
+        response = c.get("/api/postings")
+        assert response.status_code == 503
+        assert "hcjobs demo" in response.json()["message"]
+
+
+def test_security_headers(client: TestClient) -> None:
+    for path in ("/", "/api/postings"):
+        headers = client.get(path).headers
+        assert "script-src" not in headers["content-security-policy"]  # default-src 'none'
+        assert "default-src 'none'" in headers["content-security-policy"]
+        assert headers["x-content-type-options"] == "nosniff"
+
+
+def test_pages_render_filters_counts_and_evidence(client: TestClient, rows: list[Row]) -> None:
+    search = {"remote": "remote", "category": "coding", "credential": "CPC",
+              "requirement": "required", "q": "", "utm_source": "mail"}
+    page = client.get("/", params=search)
+    assert page.status_code == 200
+    html = page.text
+    expected = oracle(rows, {k: v for k, v in search.items() if k not in ("q", "utm_source")})
+    assert f"{len(expected)} jobs" in html
+    assert 'type="application/atom+xml"' in html and "/feeds/postings.atom?" in html
+    for posting_id in expected[:5]:
+        assert f'/postings/{posting_id}"' in html
+    assert '<label for="open_to">' in html and 'id="open_to"' in html
+    detail = client.get(f"/postings/{expected[0]}")
+    assert detail.status_code == 200
+    assert '<mark id="ev-' in detail.text and 'href="#ev-' in detail.text
+    assert '<script type="application/ld+json">' in detail.text
+    bad = client.get("/?salary_min=lots")
+    assert bad.status_code == 422 and "salary_min" in bad.text and "<h1>" in bad.text
+
+
+def test_browse_pages_follow_cursor(client: TestClient, rows: list[Row]) -> None:
+    first = client.get("/", params={"limit": 5, "sort": "salary"})
+    next_link = re.search(r'<a href="([^"]+)" rel="next">', first.text)
+    assert next_link
+    second = client.get(next_link.group(1).replace("&amp;", "&"))
+    assert second.status_code == 200
+    expected = oracle(rows, {"sort": "salary"})
+    assert f'/postings/{expected[5]}"' in second.text
+    assert f'/postings/{expected[0]}"' not in second.text
+
+
+# --- PostgreSQL ---------------------------------------------------------------------------
+
+PG_EMPLOYERS = ("meridian-revenue", "riverbend-health", "lakeshore-health", "northgate-chc",
+                "apex-clinical-staffing")
+
+
+@pytest.fixture(scope="module")
+def pg_store(pg_admin: Engine) -> Iterator[str]:
+    """A PostgreSQL store of part of the demo board, built once for this module."""
+    name = f"hcjobs_web_{uuid.uuid4().hex[:12]}"
+    with pg_admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = pg_admin.url.set(database=name).render_as_string(hide_password=False)
+    board = load_board()
+    board = {**board, "employers": [e for e in board["employers"]
+                                    if e["slug"] in PG_EMPLOYERS]}
+    try:
+        build_store(url, board)
+        engine = create_engine(url)  # search on the fly first; a later test adds the index
+        with engine.begin() as conn:
+            conn.execute(text("DROP INDEX IF EXISTS ix_postings_fts"))
+        engine.dispose()
+        yield url
+    finally:
+        with pg_admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="module")
+def pg_client(pg_store: str) -> Iterator[TestClient]:
+    with make_client(pg_store) as c:
+        yield c
+
+
+PG_SEARCHES: list[dict[str, Any]] = [
+    {}, {"open_to": "OH"}, {"open_to": "MI"}, {"open_to": "CA"}, {"state": "OH"},
+    {"credential": "CPC"}, {"credential": ["CCS", "CIC"], "credential_match": "all"},
+    {"credential": "RHIA", "requirement": "preferred"}, {"requirement": "required"},
+    {"facet": "inpatient"}, {"facet": ["executive", "revenue cycle"]},
+    {"posted_since": "2026-10-15"}, {"salary_min": 100000, "sort": "salary"},
+    {"include_closed": "true", "remote": "remote", "category": "coding"},
+    {"credential": "CCS", "requirement": "required", "open_to": "OH"},
+    {"employer": "LAKESHORE HEALTH"},
+]
+
+
+@pytest.mark.parametrize("params", PG_SEARCHES, ids=lambda p: "&".join(
+    f"{k}={v}" for k, v in p.items()) or "all")
+def test_postgresql_filters_match_the_oracle(pg_client: TestClient, pg_store: str,
+                                             params: dict[str, Any]) -> None:
+    assert fetch_all(pg_client, params, limit=4) == oracle(load_rows_cached(pg_store), params)
+
+
+_ROWS: dict[str, list[Row]] = {}
+
+
+def load_rows_cached(url: str) -> list[Row]:
+    if url not in _ROWS:
+        _ROWS[url] = load_rows(url)
+    return _ROWS[url]
+
+
+def test_postgresql_full_text_search_on_the_fly(pg_client: TestClient, pg_store: str) -> None:
+    """No index: to_tsvector runs per row, and English stemming applies."""
+    rows = load_rows_cached(pg_store)
+    engine = create_engine(pg_store)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM pg_indexes WHERE indexname = "
+                                 "'ix_postings_fts'")).scalar() == 0
+    engine.dispose()
+    auditors = fetch_all(pg_client, {"q": "auditors"})
+    assert set(auditors) >= set(oracle(rows, {"q": "auditor"})) - {None}
+    assert auditors and set(auditors) != set(oracle(rows, {"q": "auditors"}))
+    assert set(fetch_all(pg_client, {"q": "inpatient coding"})) <= set(
+        oracle(rows, {"q": "inpatient"}))
+    for hostile in ["'", "a & b | !c", "<->", "x:*", "\\", "(("]:
+        assert pg_client.get("/api/postings", params={"q": hostile}).status_code == 200
+
+
+def test_postgresql_app_cannot_write(pg_client: TestClient) -> None:
+    store = pg_client.app.state.open_store()  # type: ignore[attr-defined]
+    with pytest.raises(Exception, match="read-only transaction"), \
+            store.engine.begin() as conn:
+        conn.execute(text("DELETE FROM postings"))
+    assert pg_client.get("/api/postings").status_code == 200
+
+
+def test_postgresql_facets_and_stats(pg_client: TestClient, pg_store: str) -> None:
+    rows = load_rows_cached(pg_store)
+    counts = pg_client.get("/api/facets", params={"open_to": "OH"}).json()
+    assert counts["total"] == len(oracle(rows, {"open_to": "OH"}))
+    facet = {v["value"]: v["count"] for v in counts["facet"]}
+    for name, n in facet.items():
+        assert n == len(oracle(rows, {"open_to": "OH", "facet": name})), name
+    stats = pg_client.get("/api/stats", params={"interval": "week"}).json()
+    assert sum(p["new"] for p in stats["series"]) == sum(1 for r in rows
+                                                         if r.duplicate_of is None)
+
+
+def test_postgresql_with_the_proposed_indexes(pg_client: TestClient, pg_store: str) -> None:
+    """Last of the module: add the migration's indexes; answers stay the same and the
+    planner can use the full-text index (the query's expression matches the index's)."""
+    engine = create_engine(pg_store)
+    with engine.begin() as conn:
+        for statement in (*PG_FTS_DDL, *SORT_INDEX_DDL):
+            conn.execute(text(statement))
+        conn.execute(text("ANALYZE"))
+        conn.execute(text("SET enable_seqscan = off"))
+        condition = search_condition("coder", "postgresql", False)
+        assert condition is not None
+        query = select(Posting.id).where(condition)
+        plan = "\n".join(row[0] for row in conn.execute(text("EXPLAIN " + str(query.compile(
+            dialect=engine.dialect, compile_kwargs={"literal_binds": True})))))
+    engine.dispose()
+    assert "ix_postings_fts" in plan
+    rows = load_rows_cached(pg_store)
+    for params in [*PG_SEARCHES, {"q": "inpatient"}, {"q": "risk adjustment", "sort": "salary"}]:
+        got = fetch_all(pg_client, params, limit=4)
+        if "q" in params:  # stemming finds at least what plain matching finds
+            assert set(got) >= set(oracle(rows, params)), params
+        else:
+            assert got == oracle(rows, params), params

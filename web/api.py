@@ -1,0 +1,178 @@
+"""The JSON API (/api/...) and the Atom feed (/feeds/...): thin layers over web.queries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from urllib.parse import urlencode, urlsplit
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse
+from sqlalchemy.orm import Session
+
+from web import feed, present, queries, stats
+from web.db import Store
+from web.params import FeedParams, FilterParams, ListParams
+from web.schemas import FacetCounts, PostingDetail, PostingList, Problem, Stats
+
+router = APIRouter()
+ERRORS: dict[int | str, dict[str, Any]] = {
+    422: {"model": Problem, "description": "a parameter is not valid (the message says which)"},
+    503: {"model": Problem, "description": "the store is not available yet"},
+}
+MAX_ID = 2**63 - 1
+
+
+def get_store(request: Request) -> Store:
+    """The app's read-only store (opened on first use: `hcjobs serve` may start first)."""
+    opener = request.app.state.open_store
+    store: Store = opener()
+    return store
+
+
+def get_session(store: Annotated[Store, Depends(get_store)]) -> Iterator[Session]:
+    with store.session() as session:
+        yield session
+
+
+def now_of(request: Request) -> datetime:
+    clock = request.app.state.clock
+    now: datetime = clock() if clock else datetime.now(UTC)
+    return now
+
+
+def dialect_of(store: Store) -> queries.Dialect:
+    return queries.Dialect(store.dialect, store.fts)
+
+
+def cursor_error(exc: queries.CursorError, cursor: str | None) -> RequestValidationError:
+    """A bad cursor reported like any other invalid parameter."""
+    return RequestValidationError([{"type": "cursor", "loc": ("query", "cursor"),
+                                    "msg": str(exc), "input": cursor}])
+
+
+def links(request: Request, posting_id: int) -> dict[str, str]:
+    return {"self": str(request.url_for("api_posting", posting_id=posting_id)),
+            "page": str(request.url_for("posting_page", posting_id=posting_id))}
+
+
+StoreDep = Annotated[Store, Depends(get_store)]
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+@router.get("/api/postings", response_model=PostingList, tags=["postings"],
+            summary="Search tagged postings", responses=ERRORS)
+def api_postings(request: Request, params: Annotated[ListParams, Query()], store: StoreDep,
+                 session: SessionDep) -> dict[str, Any]:
+    """Canonical postings matching every filter (values of one filter: any of them), newest
+    or best paid first, one page at a time: pass `next_cursor` back as `cursor`."""
+    f = params.filters(now_of(request))
+    try:
+        page = queries.list_postings(session, f, dialect_of(store), sort=params.sort,
+                                     cursor=params.cursor, limit=params.limit)
+    except queries.CursorError as exc:
+        raise cursor_error(exc, params.cursor) from exc
+    return {"items": [{**present.summary_of(p), "links": links(request, p.id)}
+                      for p in page.postings],
+            "next_cursor": page.next_cursor, "sort": page.sort, "limit": page.limit}
+
+
+@router.get("/api/postings/{posting_id}", response_model=PostingDetail, tags=["postings"],
+            summary="One posting with its evidence",
+            responses={**ERRORS,
+                       404: {"model": Problem, "description": "no such posting"},
+                       308: {"description": "a duplicate: Location is the canonical posting"}})
+def api_posting(request: Request, posting_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+                session: SessionDep) -> Any:
+    """The summary, the sanitized description (evidence sentences marked), every tag with
+    its evidence sentence and confidence, and the schema.org JSON-LD."""
+    p = queries.get_posting(session, posting_id)
+    if p is None:
+        return JSONResponse({"detail": f"no posting {posting_id}"}, status_code=404)
+    if p.duplicate_of is not None:
+        return RedirectResponse(str(request.url_for("api_posting", posting_id=p.duplicate_of)),
+                                status_code=308)
+    evidence = present.evidence_of(p)
+    description = present.highlighted(p, evidence)  # first: it records what it marked
+    page_url = str(request.url_for("posting_page", posting_id=p.id))
+    return {**present.summary_of(p), "links": links(request, p.id),
+            "description_html": str(description),
+            "tags": present.tags_of(p, evidence), "jsonld": present.jsonld(p, page_url),
+            "closed_at": p.closed_at.isoformat() if p.closed_at else None,
+            "valid_through": p.valid_through.isoformat() if p.valid_through else None}
+
+
+@router.get("/api/facets", response_model=FacetCounts, tags=["postings"],
+            summary="Counts per filter value", responses=ERRORS)
+def api_facets(request: Request, params: Annotated[FilterParams, Query()], store: StoreDep,
+               session: SessionDep) -> dict[str, Any]:
+    """How many postings each filter value would give, under the current search."""
+    now = now_of(request)
+    counts = queries.facet_counts(session, params.filters(now), dialect_of(store), now)
+    return {k: v if k in ("total", "skipped") else [{"value": a, "count": n} for a, n in v]
+            for k, v in counts.items()}
+
+
+@router.get("/api/stats", response_model=Stats, tags=["trends"],
+            summary="Trend series: active, new and closed postings", responses=ERRORS)
+def api_stats(params: Annotated[stats.StatsParams, Query()], store: StoreDep,
+              session: SessionDep) -> dict[str, Any]:
+    """Per day, week or month; optionally per category or remote kind, and only postings
+    asking for a credential."""
+    use_daily = store.daily_stats_table and stats.has_daily_stats(session)
+    return {"interval": params.interval, "group_by": params.group_by,
+            "source": "daily_stats" if use_daily else "postings",
+            "series": stats.series(session, params, store.dialect, use_daily)}
+
+
+@router.get("/feeds/postings.atom", tags=["feeds"], summary="Atom feed of a search",
+            response_class=Response,
+            responses={**ERRORS, 200: {"content": {feed.MEDIA_TYPE: {"schema": {
+                "type": "string"}}}, "description": "Atom 1.0, newest postings first"}})
+def postings_feed(request: Request, params: Annotated[FeedParams, Query()], store: StoreDep,
+                  session: SessionDep) -> Response:
+    """The newest postings of a search (same filters as /api/postings): subscribe in any
+    feed reader to get new matching jobs."""
+    f = params.filters(now_of(request))
+    postings = queries.newest_first(session, f, dialect_of(store), params.limit)
+    query = urlencode(params.query_items())
+    page_url = str(request.url_for("browse")) + (f"?{query}" if query else "")
+    feed_url = str(request.url_for("postings_feed")) + (f"?{query}" if query else "")
+    template = str(request.url_for("posting_page", posting_id=0)).rsplit("/", 1)[0] + "/{id}"
+    body = feed.atom_feed(postings, feed_url=feed_url, page_url=page_url,
+                          title=search_title(params), posting_url=template,
+                          host_tag=urlsplit(str(request.base_url)).hostname or "hcjobs")
+    return Response(body, media_type=f"{feed.MEDIA_TYPE}; charset=utf-8")
+
+
+def search_title(params: FilterParams) -> str:
+    """A human name for a saved search: "Remote coding jobs, CPC required, open to OH"."""
+    words = []
+    if params.remote:
+        words.append("/".join(r.replace("onsite", "on-site") for r in params.remote))
+    words.append("/".join(params.category) if params.category else "healthcare")
+    title = " ".join(words).capitalize() + " jobs"
+    parts = [title]
+    if params.credential:
+        joiner = " and " if params.credential_match == "all" else " or "
+        parts.append(joiner.join(params.credential) + (f" {params.requirement}"
+                                                        if params.requirement else ""))
+    if params.facet:
+        parts.append(", ".join(params.facet))
+    if params.open_to:
+        parts.append(f"open to {params.open_to} residents")
+    if params.state:
+        parts.append(f"in {params.state}")
+    if params.employer:
+        parts.append(f"at {params.employer}")
+    if params.salary_min:
+        parts.append(f"${params.salary_min:,}+ a year")
+    if params.posted_since:
+        since = params.posted_since
+        parts.append(f"posted in the last {since[:-1]} days" if since.endswith("d")
+                     else f"posted since {since}")
+    if params.q:
+        parts.append(f'matching "{params.q}"')
+    return ", ".join(parts)

@@ -1,0 +1,130 @@
+"""The web process's read-only view of the store.
+
+The web process never writes: SQLite is opened through a `mode=ro` URI (plus `query_only`),
+PostgreSQL sessions start with `default_transaction_read_only = on`. A bug or an injection
+that slipped through therefore cannot change the store. What the schema offers (a full-text
+index, daily stats) is looked up once so each request picks its query without asking.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, unquote
+
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.orm import Session
+
+from pipeline.db import resolve_url
+
+# a request that runs longer than this is cut off (PostgreSQL statement_timeout; SQLite
+# progress handler): one expensive filter combination must not hold a worker for minutes
+QUERY_TIMEOUT_S = 20.0
+SQLITE_FTS_TABLE = "postings_fts"
+
+
+class StoreUnavailable(RuntimeError):
+    """The store is missing or has no schema yet (nothing crawled)."""
+
+
+def _sqlite_file(url: URL) -> tuple[Path, list[str]]:
+    """The database file of a SQLite URL and the URI options it already carries."""
+    database = url.database or ""
+    if not database or database == ":memory:":
+        raise StoreUnavailable("an in-memory SQLite store has nothing to serve")
+    if database.startswith("file:"):  # already a URI: keep its options, force read-only
+        path, _, query = database[5:].partition("?")
+        options = [o for o in query.split("&") if o and not o.startswith("mode=")]
+        return Path(unquote(path)).resolve(), options
+    return Path(database).resolve(), []
+
+
+def readonly_url(db: str | None) -> URL:
+    """The URL the web process connects with: the store's URL, made read-only for SQLite."""
+    url = make_url(resolve_url(db))
+    if url.get_backend_name() != "sqlite":
+        return url
+    path, options = _sqlite_file(url)
+    return url.set(drivername="sqlite+pysqlite",
+                   database="file:" + quote(str(path)) + "?" + "&".join([*options, "mode=ro"]),
+                   query={"uri": "true"})
+
+
+def _sqlite_readonly(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA query_only = ON")  # a second lock on top of mode=ro
+    cur.execute("PRAGMA busy_timeout = 5000")
+    cur.close()
+
+
+def _sqlite_deadline(dbapi_conn: Any) -> None:
+    """Abort a statement that runs past QUERY_TIMEOUT_S (SQLite has no statement timeout)."""
+    deadline = time.monotonic() + QUERY_TIMEOUT_S
+    dbapi_conn.set_progress_handler(lambda: int(time.monotonic() > deadline), 100_000)
+
+
+def readonly_engine(db: str | None = None) -> Engine:
+    """An engine that can only read the store `db` (same URL rules as the pipeline)."""
+    url = readonly_url(db)
+    if url.get_backend_name() == "sqlite":
+        path, _ = _sqlite_file(url)
+        if not path.exists():
+            raise StoreUnavailable(f"no store at {path}: run `hcjobs demo` or `hcjobs crawl`")
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 5},
+                               pool_size=8, max_overflow=8)
+        event.listen(engine, "connect", _sqlite_readonly)
+        return engine
+    options = ("-c default_transaction_read_only=on "
+               f"-c statement_timeout={int(QUERY_TIMEOUT_S * 1000)}")
+    return create_engine(url, pool_pre_ping=True, pool_size=8, max_overflow=8,
+                         connect_args={"options": options})
+
+
+@dataclass(frozen=True)
+class Store:
+    """A read-only engine and what its schema offers."""
+
+    engine: Engine
+    dialect: str
+    fts: bool
+    """SQLite: the FTS5 table `postings_fts` exists (else search falls back to LIKE)."""
+    daily_stats_table: bool
+    """The daily_stats table exists (whether it has rows is asked per request)."""
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session for one request; it only reads, so it never commits."""
+        with Session(self.engine) as session:
+            dbapi = None
+            if self.dialect == "sqlite":
+                dbapi = session.connection().connection.dbapi_connection
+                _sqlite_deadline(dbapi)
+            try:
+                yield session
+            finally:
+                if dbapi is not None:
+                    dbapi.set_progress_handler(None, 0)
+                session.rollback()
+
+
+def open_readonly(db: str | None = None) -> Store:
+    """Connect read-only and look up what the schema offers; StoreUnavailable when the store
+    has no tables yet."""
+    engine = readonly_engine(db)
+    try:
+        names = set(inspect(engine).get_table_names())
+    except Exception as exc:  # unreadable file, refused connection
+        engine.dispose()
+        raise StoreUnavailable(f"cannot read the store: {exc.__class__.__name__}") from exc
+    if "postings" not in names or "tags" not in names:
+        engine.dispose()
+        raise StoreUnavailable("the store has no postings yet: run `hcjobs demo` or "
+                               "`hcjobs crawl` first")
+    return Store(engine=engine, dialect=engine.dialect.name,
+                 fts=engine.dialect.name == "sqlite" and SQLITE_FTS_TABLE in names,
+                 daily_stats_table="daily_stats" in names)

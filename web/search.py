@@ -1,0 +1,83 @@
+"""Full-text search over title, company and text: one function, three ways to run it.
+
+- SQLite with the FTS5 table `postings_fts` (see SQLITE_FTS_DDL): MATCH on the index.
+- PostgreSQL: `to_tsvector(...) @@ websearch_to_tsquery(...)`. Correct with no index; the
+  expression index in PG_FTS_DDL makes it fast (the expression here must stay identical to
+  the indexed one, or the planner will not use the index).
+- SQLite without the FTS table: every word must appear (LIKE, parameterized and escaped).
+
+The DDL lives here so that the Alembic migration and the tests use the very same SQL.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, func, literal_column, or_, select, text
+
+from pipeline.models import Posting
+
+MAX_TERMS = 12
+_WORD = re.compile(r"[^\W_]+")  # letters and digits: what every tokenizer calls a word
+
+SQLITE_FTS_DDL = (
+    "CREATE VIRTUAL TABLE IF NOT EXISTS postings_fts USING fts5("
+    "title, company, text, content='postings', content_rowid='id', "
+    "tokenize='porter unicode61 remove_diacritics 2')",
+    "CREATE TRIGGER IF NOT EXISTS postings_fts_ai AFTER INSERT ON postings BEGIN "
+    "INSERT INTO postings_fts(rowid, title, company, text) "
+    "VALUES (new.id, new.title, new.company, new.text); END",
+    "CREATE TRIGGER IF NOT EXISTS postings_fts_ad AFTER DELETE ON postings BEGIN "
+    "INSERT INTO postings_fts(postings_fts, rowid, title, company, text) "
+    "VALUES ('delete', old.id, old.title, old.company, old.text); END",
+    "CREATE TRIGGER IF NOT EXISTS postings_fts_au AFTER UPDATE OF title, company, text "
+    "ON postings BEGIN "
+    "INSERT INTO postings_fts(postings_fts, rowid, title, company, text) "
+    "VALUES ('delete', old.id, old.title, old.company, old.text); "
+    "INSERT INTO postings_fts(rowid, title, company, text) "
+    "VALUES (new.id, new.title, new.company, new.text); END",
+    "INSERT INTO postings_fts(postings_fts) VALUES ('rebuild')",
+)
+SQLITE_FTS_DROP = (
+    "DROP TRIGGER IF EXISTS postings_fts_au",
+    "DROP TRIGGER IF EXISTS postings_fts_ad",
+    "DROP TRIGGER IF EXISTS postings_fts_ai",
+    "DROP TABLE IF EXISTS postings_fts",
+)
+PG_TSVECTOR = ("to_tsvector('english'::regconfig, coalesce(title, '') || ' ' || "
+               "coalesce(company, '') || ' ' || coalesce(text, ''))")
+PG_FTS_DDL = (f"CREATE INDEX IF NOT EXISTS ix_postings_fts ON postings USING gin ({PG_TSVECTOR})",)
+PG_FTS_DROP = ("DROP INDEX IF EXISTS ix_postings_fts",)
+
+
+def terms(q: str) -> list[str]:
+    """The words of a query (punctuation and FTS operators dropped), at most MAX_TERMS."""
+    return _WORD.findall(q)[:MAX_TERMS]
+
+
+def _escape_like(word: str) -> str:
+    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def search_condition(q: str, dialect: str, fts: bool) -> ColumnElement[bool] | None:
+    """Postings matching every word of `q`; None when `q` has no word to look for.
+
+    `fts` says the SQLite FTS5 table exists. User text only ever reaches the database as a
+    bound parameter; for FTS5 each word is quoted, so MATCH syntax in `q` stays literal.
+    """
+    words = terms(q)
+    if not words:
+        return None
+    if dialect == "postgresql":
+        vector: ColumnElement[Any] = literal_column(PG_TSVECTOR)
+        return vector.op("@@")(func.websearch_to_tsquery(literal_column("'english'::regconfig"),
+                                                         " ".join(words)))
+    if dialect == "sqlite" and fts:
+        match = " ".join(f'"{w}"' for w in words)
+        hits: Select[Any] = select(literal_column("rowid")).select_from(text("postings_fts")).where(
+            literal_column("postings_fts").op("MATCH")(match))
+        return Posting.id.in_(hits)
+    return and_(*(or_(*(column.ilike(f"%{_escape_like(w)}%", escape="\\")
+                        for column in (Posting.title, Posting.company, Posting.text)))
+                  for w in words))
