@@ -105,6 +105,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["jsonl", "parquet"], default="jsonl",
                    help="jsonl: the site's files (default); parquet: the analysts' tables")
 
+    p = sub.add_parser("serve", help="the web API and pages for job seekers (read-only)",
+                       description="Serve the JSON API (/api/postings, /api/facets, /api/stats; "
+                                   "OpenAPI at /openapi.json), Atom feeds (/feeds/postings.atom) "
+                                   "and the browse pages over the store, read-only.")
+    _db_options(p)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument("--cors-origin", action="append", default=None, metavar="ORIGIN",
+                   help="allow browser calls from this origin (repeatable; default none, "
+                        "or $HCJOBS_CORS_ORIGINS)")
+
     p = sub.add_parser("report", help="trend charts (PNG), tables (CSV) and an HTML page",
                        description="Remote share by month for coding vs administration, "
                                    "credential prevalence required / preferred, pay by "
@@ -166,6 +177,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from classifier.tagger import Tagger
     from pipeline.crawl import run_crawl
     from pipeline.demo.board import DemoBoard, demo_sources
+    from pipeline.stats import update_daily_stats
     from pipeline.tagging import tag_pending
 
     started = time.monotonic()
@@ -189,10 +201,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
               f"postings of {len(entries)} employers at {board.url}")
         result = run_crawl(engine, url, entries, timeout=600)
     tagged = tag_pending(engine, Tagger.load())
+    update_daily_stats(engine)
     _print_runs(engine, result.run_ids)
     print(f"Tagged {tagged} new or changed postings in {time.monotonic() - started:.1f} s.\n")
     _print_summary(engine)
     print(f"\nStored in {url}. Look further:\n"
+          "  hcjobs serve                 browse and filter them at http://127.0.0.1:8000\n"
           "  hcjobs runs                  crawl history with counts and errors\n"
           "  hcjobs export --out export/  postings.jsonl + stats.json\n"
           "  hcjobs classify --input IN.jsonl --output OUT.jsonl")
@@ -263,6 +277,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     from pipeline.lifecycle import expire_postings
     from pipeline.monitors import check_runs, load_notifiers
     from pipeline.sources import SourceError, default_sources_path, load_sources, select_sources
+    from pipeline.stats import update_daily_stats
     from pipeline.tagging import tag_pending
 
     try:
@@ -277,6 +292,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     result = run_crawl(engine, url, entries, timeout=args.timeout, log_level=args.log_level)
     expire_postings(engine)
     tagged = tag_pending(engine, Tagger.load())
+    update_daily_stats(engine)
     check_runs(engine, result.run_ids, load_notifiers(args.sources or default_sources_path()))
     _print_runs(engine, result.run_ids)
     print(f"Tagged {tagged} new or changed postings.")
@@ -425,6 +441,13 @@ def cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from pipeline.db import resolve_url
+    from web.app import serve
+
+    return serve(resolve_url(args.db), args.host, args.port, args.cors_origin)
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from pipeline.db import has_schema, make_engine
     from pipeline.report import write_report
@@ -535,6 +558,7 @@ def _check_sources(entries: list[dict[str, Any]], timeout: float) -> int:
 COMMANDS = {
     "demo": cmd_demo, "crawl": cmd_crawl, "runs": cmd_runs, "classify": cmd_classify,
     "schedule": cmd_schedule, "status": cmd_status, "report": cmd_report, "board": cmd_board,
+    "serve": cmd_serve,
     "export": cmd_export, "train": cmd_train, "evaluate": cmd_evaluate, "retag": cmd_retag,
     "sources": cmd_sources,
 }

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Engine, select, update
 
 from pipeline.db import rowcount, session_scope
+from pipeline.dedupe import promote_open_duplicates
 from pipeline.models import CrawlRun, Posting, Source
 from pipeline.store import utcnow
 
@@ -79,6 +80,8 @@ def after_run(engine: Engine, run_id: int, now: datetime | None = None) -> RunOu
                 update(Posting).where(*unseen, Posting.missed_runs >= close_after(entry))
                 .values(status="closed", closed_at=now)))
         outcome.expired = _expire(session, now, run.source_id)
+        if outcome.closed or outcome.expired:  # a live duplicate takes over a closed original
+            promote_open_duplicates(session)
         run.truncated = outcome.truncated
         run.closed = outcome.closed + outcome.expired
         stats = dict(run.stats or {})

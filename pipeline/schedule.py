@@ -115,6 +115,7 @@ def run_source(db_url: str, entry_json: str, timeout: float = DEFAULT_RUN_TIMEOU
     from pipeline.db import open_store
     from pipeline.lifecycle import expire_postings
     from pipeline.monitors import check_runs, load_notifiers
+    from pipeline.stats import update_daily_stats
     from pipeline.tagging import tag_pending
 
     entry = json.loads(entry_json)
@@ -123,6 +124,7 @@ def run_source(db_url: str, entry_json: str, timeout: float = DEFAULT_RUN_TIMEOU
         result = run_crawl(engine, db_url, [entry], timeout=timeout)
         expire_postings(engine)
         tag_pending(engine, Tagger.load())
+        update_daily_stats(engine)
         check_runs(engine, result.run_ids, load_notifiers(sources_path))
     except Exception:  # one source's trouble is logged; the scheduler goes on
         log.exception("scheduled run of %s failed", entry.get("name"))
