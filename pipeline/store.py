@@ -184,10 +184,12 @@ def ingest_batches(
     """Store (run id, items) batches in order, with the result store_items would give one
     batch at a time, while `workers` processes normalize the next `ahead` batches.
 
-    Normalizing costs more than writing, and one batch's writing overlaps the next batches'
-    normalizing; a crawl that hands over many batches at once (or a re-import) gets the
-    machine's cores instead of one. Workers are forked: they only compute, never touch the
-    database. Returns the counts summed over all batches.
+    Normalizing costs about three times as much CPU as writing, and one batch's writing
+    overlaps the next batches' normalizing, so a re-import or a crawl that hands over many
+    batches at once can use idle cores. It pays only when cores are idle: handing a posting
+    to and from a worker costs CPU too (bench/ingest.py prints both ways, with the load
+    average). Workers are forked: they only compute, never touch the database. Returns the
+    counts summed over all batches.
     """
     now = now or utcnow()
     total = BatchCounts()
