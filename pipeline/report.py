@@ -61,12 +61,14 @@ def chart_credentials(table: pd.DataFrame, path: Path) -> Path:
                   .reindex(months).fillna(0.0) * 100)
         for code in shares.columns:
             ax.plot(range(len(months)), shares[code], marker=".", label=str(code))
-        ax.set_xticks(range(len(months)), months, rotation=60, fontsize=7)
+        n = table.groupby("month")["n"].first().reindex(months).fillna(0).astype(int)
+        ax.set_xticks(range(len(months)), [f"{m}\nn={n[m]}" for m in months], rotation=60,
+                      fontsize=6)
         ax.set_title(f"{requirement}")
         ax.set_xlabel("month first seen")
         ax.legend(fontsize=7, title="credential")
     axes[0].set_ylabel("share of postings first seen that month (%)")
-    fig.suptitle("Credential asks by month, top 5 codes (n per month in credentials.csv)")
+    fig.suptitle("Credential asks by month, top 5 codes (n: postings first seen that month)")
     return _save(fig, path)
 
 
