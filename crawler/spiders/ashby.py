@@ -69,30 +69,13 @@ class AshbySpider(BoardSpider):
         ))
 
     def parse(self, response: Response, **kwargs: Any) -> Iterator[JobPosting]:
-        if response.status == 304:  # the board has not changed since the last run
-            yield from self.not_modified(response)
-            return
-        data = self.load_json(response)
-        if data is None:
-            return
-        jobs = data.get("jobs") if isinstance(data, dict) else None
-        if not isinstance(jobs, list):
-            self.record_error(f"no 'jobs' list in {response.url}", fatal=True)
-            return
-        fetched = self.now()
-        ids = []
-        for job in jobs:
-            if not isinstance(job, dict) or not job.get("id"):
-                self.record_error(f"posting without id in {response.url}")
-                continue
-            if job.get("isListed") is False:  # reachable by link only: not a public opening
-                self.count("hcjobs/skipped_unlisted")
-                continue
-            item = self.to_item(job, fetched)
-            if self.storable(item):
-                ids.append(item.external_id)
-            yield item
-        self.remember(response, ids)
+        yield from self.parse_job_list(response, self.to_item)
+
+    def wanted(self, job: dict[str, Any]) -> bool:
+        if job.get("isListed") is False:  # reachable by link only: not a public opening
+            self.count("hcjobs/skipped_unlisted")
+            return False
+        return True
 
     def to_item(self, job: dict[str, Any], fetched: str) -> JobPosting:
         """Map one Ashby job to the common item."""

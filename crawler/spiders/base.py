@@ -8,7 +8,7 @@ import ipaddress
 import json
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import urlsplit, urlunsplit
@@ -309,6 +309,52 @@ class BoardSpider(scrapy.Spider):
         """Adopt what the last good run of this source left (before the first request)."""
         self.previous = {"validators": dict(state.get("validators") or {}),
                          "entries": dict(state.get("entries") or {})}
+
+    jobs_key: ClassVar[str | None] = "jobs"
+    """For one-response boards: the key of the job list (None: the body is the list)."""
+
+    def parse_job_list(self, response: Response,
+                       to_item: Callable[[dict[str, Any], str], JobPosting],
+                       ) -> Iterator[JobPosting]:
+        """The parse of boards that list every posting with its content in one JSON
+        response (Greenhouse, Ashby, Remotive, RemoteOK): 304, bad JSON, a missing list and
+        postings without an id handled once, here; `wanted` and `to_item` are the kind's."""
+        if response.status == 304:  # the board has not changed since the last run
+            yield from self.not_modified(response)
+            return
+        data = self.load_json(response)
+        if data is None:
+            return
+        if self.jobs_key is None:
+            jobs = data if isinstance(data, list) else None
+        else:
+            jobs = data.get(self.jobs_key) if isinstance(data, dict) else None
+        if not isinstance(jobs, list):
+            what = f"'{self.jobs_key}' list" if self.jobs_key else "JSON array of jobs"
+            self.record_error(f"no {what} in {response.url}", fatal=True)
+            return
+        fetched = self.now()
+        ids = []
+        for job in jobs:
+            if not isinstance(job, dict) or job.get("id") in (None, ""):
+                if not self.is_notice(job):
+                    self.record_error(f"posting without id in {response.url}")
+                continue
+            if not self.wanted(job):
+                continue
+            item = to_item(job, fetched)
+            if self.storable(item):
+                ids.append(item.external_id)
+            yield item
+        self.remember(response, ids)
+
+    def is_notice(self, job: Any) -> bool:
+        """An entry of the list that is not a posting at all (RemoteOK's legal notice)."""
+        return False
+
+    def wanted(self, job: dict[str, Any]) -> bool:
+        """Whether a listed posting is kept (hook: unlisted postings, tag filters)."""
+        return True
 
     @staticmethod
     def storable(item: JobPosting) -> bool:

@@ -29,6 +29,7 @@ class RemoteOkSpider(BoardSpider):
     """
 
     name = "remoteok"
+    jobs_key = None  # the body is the list itself
     default_base_url = "https://remoteok.com"
 
     @classmethod
@@ -45,33 +46,18 @@ class RemoteOkSpider(BoardSpider):
             headers={"Accept": "application/json"}))
 
     def parse(self, response: Response, **kwargs: Any) -> Iterator[JobPosting]:
-        if response.status == 304:  # nothing changed since the last run
-            yield from self.not_modified(response)
-            return
-        data = self.load_json(response)
-        if data is None:
-            return
-        if not isinstance(data, list):
-            self.record_error(f"expected a JSON array of jobs from {response.url}", fatal=True)
-            return
+        yield from self.parse_job_list(response, self.to_item)
+
+    def is_notice(self, job: Any) -> bool:
+        return isinstance(job, dict) and "legal" in job  # element 0: the terms of use
+
+    def wanted(self, job: dict[str, Any]) -> bool:
         wanted = wanted_tags(self.source.get("tags"))
-        fetched = self.now()
-        ids = []
-        for job in data:
-            if isinstance(job, dict) and "legal" in job and not job.get("id"):
-                continue  # the terms-of-use notice
-            if not isinstance(job, dict) or not job.get("id"):
-                self.record_error(f"job without id in {response.url}")
-                continue
-            tags = {str(t).strip().lower() for t in job.get("tags") or []}
-            if wanted and not wanted & tags:
-                self.count("hcjobs/skipped_by_tags")
-                continue
-            item = self.to_item(job, fetched)
-            if self.storable(item):
-                ids.append(item.external_id)
-            yield item
-        self.remember(response, ids)
+        tags = {str(t).strip().lower() for t in job.get("tags") or []}
+        if wanted and not wanted & tags:
+            self.count("hcjobs/skipped_by_tags")
+            return False
+        return True
 
     def to_item(self, job: dict[str, Any], fetched: str) -> JobPosting:
         """Map one RemoteOK job to the common item."""
