@@ -166,6 +166,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def _existing_store(args: argparse.Namespace, hint: str) -> Any:
+    """The store for a command that only reads it, or None (with `hint` said) when there is
+    none yet: reading commands never create an empty database."""
+    from pipeline.db import has_schema, make_engine
+
+    engine = make_engine(args.db)
+    if not has_schema(engine):
+        print(f"no store yet: run {hint} first", file=sys.stderr)
+        return None
+    return engine
+
+
 def _store(args: argparse.Namespace) -> tuple[Any, str]:
     from pipeline.db import open_store, resolve_url
 
@@ -325,13 +337,11 @@ def cmd_schedule(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from pipeline.db import has_schema, make_engine
     from pipeline.opstatus import source_status
     from pipeline.summary import store_stats
 
-    engine = make_engine(args.db)
-    if not has_schema(engine):
-        print("no store yet: run `hcjobs demo` or `hcjobs crawl` first", file=sys.stderr)
+    engine = _existing_store(args, "`hcjobs demo` or `hcjobs crawl`")
+    if engine is None:
         return EXIT_FAILED
     rows = source_status(engine)
     print(f"{'source':<28} {'next run (UTC)':<17} {'last run':<12} {'last success (UTC)':<18} "
@@ -350,12 +360,11 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    from pipeline.db import has_schema, make_engine, session_scope
+    from pipeline.db import session_scope
     from pipeline.models import CrawlRun, Source
 
-    engine = make_engine(args.db)
-    if not has_schema(engine):
-        print("no crawl history yet: run `hcjobs demo` or `hcjobs crawl` first", file=sys.stderr)
+    engine = _existing_store(args, "`hcjobs demo` or `hcjobs crawl`")
+    if engine is None:
         return EXIT_FAILED
     with session_scope(engine) as session:
         query = (select(Source.name, CrawlRun).join(CrawlRun, CrawlRun.source_id == Source.id)
@@ -449,12 +458,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from pipeline.db import has_schema, make_engine
     from pipeline.report import write_report
 
-    engine = make_engine(args.db)
-    if not has_schema(engine):
-        print("no store yet: run `hcjobs demo --months 18` first", file=sys.stderr)
+    engine = _existing_store(args, "`hcjobs demo --months 18`")
+    if engine is None:
         return EXIT_FAILED
     written = write_report(engine, args.out, basis=args.basis)
     print(f"wrote {len(written)} files; open {args.out / 'index.html'}")
