@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,7 +17,6 @@ from sqlalchemy import (
     create_engine,
     event,
     func,
-    insert,
     inspect,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -144,20 +144,20 @@ def bulk_insert(session: Session, table: Any, rows: Sequence[dict[str, Any]]) ->
 
     PostgreSQL: COPY, which skips parsing one statement per row or one enormous multi-row
     statement (psycopg spends longer parsing a 200-row VALUES list than the server spends
-    inserting it). SQLite: one executemany, which its driver runs in C. Values go through
-    the columns' own bind processing (UTC timestamps, JSON) either way.
+    inserting it). SQLite: multi-row INSERT statements (see _sqlite_insert). Values go
+    through the columns' own bind processing (UTC timestamps, JSON) either way.
     """
     if not rows:
         return
     connection = session.connection()
-    if connection.dialect.name != "postgresql":
-        session.execute(insert(table), list(rows))
-        return
     columns = list(rows[0])
     driver = connection.connection.driver_connection
     assert driver is not None
-    _copy(driver, table, columns, ([row[c] for c in columns] for row in rows),
-          connection.dialect)
+    values = ([row[c] for c in columns] for row in rows)
+    if connection.dialect.name == "postgresql":
+        _copy(driver, table, columns, values, connection.dialect)
+    else:
+        _sqlite_insert(driver, table, columns, values, connection.dialect)
 
 
 def bulk_load(engine: Engine, table: Any, columns: Sequence[str],
@@ -165,7 +165,7 @@ def bulk_load(engine: Engine, table: Any, columns: Sequence[str],
     """Load many rows (tuples in `columns` order) into an idle store; returns how many.
 
     For building large stores (benchmarks, imports), not for live runs: PostgreSQL gets
-    one COPY (and its id sequence moved past ids given explicitly); SQLite gets executemany
+    one COPY (and its id sequence moved past ids given explicitly); SQLite gets multi-row INSERTs
     in transactions of `chunk` rows with synchronous writes off (a crash mid-load loses the
     load, never the file's consistency).
     """
@@ -190,25 +190,20 @@ def bulk_load(engine: Engine, table: Any, columns: Sequence[str],
                                    f"1))")
             raw.commit()
             return count
-        processors = [(i, fn) for i, name in enumerate(columns)
-                      if (fn := table.c[name].type.bind_processor(engine.dialect)) is not None]
-        names = ", ".join(f'"{name}"' for name in columns)
-        sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({", ".join("?" for _ in columns)})'
         cursor = raw.cursor()
         cursor.execute("PRAGMA synchronous=OFF")
         cursor.execute("PRAGMA foreign_keys=OFF")  # the loader's rows refer to rows it loaded
+        driver = raw.driver_connection
         pending: list[Sequence[Any]] = []
         for row in rows:
-            pending.append(_converted(row, processors))
+            pending.append(row)
             if len(pending) >= chunk:
-                cursor.executemany(sql, pending)
+                count += _sqlite_insert(driver, table, columns, pending, engine.dialect)
                 raw.commit()
-                count += len(pending)
                 pending.clear()
         if pending:
-            cursor.executemany(sql, pending)
+            count += _sqlite_insert(driver, table, columns, pending, engine.dialect)
             raw.commit()
-            count += len(pending)
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         return count
@@ -226,6 +221,50 @@ def _copy(driver: Any, table: Any, columns: list[str], rows: Iterable[Sequence[A
             as copy:
         for row in rows:
             copy.write_row(_converted(row, convert))
+
+
+def _sqlite_insert(driver: Any, table: Any, columns: Sequence[str],
+                   rows: Iterable[Sequence[Any]], dialect: Any) -> int:
+    """Insert `rows` (values in `columns` order) with multi-row INSERT statements, in the
+    connection's current transaction; returns how many.
+
+    Not executemany: the FTS5 index's AFTER INSERT trigger makes every statement flush the
+    index's pending terms (the trigger opens a statement savepoint), so one statement per
+    row costs twice the insert itself; one statement per few hundred rows flushes once.
+    """
+    processors = [(i, fn) for i, name in enumerate(columns)
+                  if (fn := table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
+                  is not None]
+    names = ", ".join(f'"{name}"' for name in columns)
+    per_row = "(" + ", ".join("?" for _ in columns) + ")"
+    # SQLite's limit on bound variables: 32766 since 3.32, 999 before
+    limit = driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    page = max(1, min(500, limit // max(1, len(columns))))
+    statements: dict[int, str] = {}
+    cursor = driver.cursor()
+    count = 0
+    batch: list[Any] = []
+
+    def flush(n: int) -> None:
+        sql = statements.get(n)
+        if sql is None:
+            sql = statements[n] = f'INSERT INTO "{table.name}" ({names}) VALUES ' + \
+                ", ".join(per_row for _ in range(n))
+        cursor.execute(sql, batch)
+        batch.clear()
+
+    pending = 0
+    for row in rows:
+        batch.extend(_converted(row, processors))
+        pending += 1
+        if pending == page:
+            flush(pending)
+            count, pending = count + pending, 0
+    if pending:
+        flush(pending)
+        count += pending
+    cursor.close()
+    return count
 
 
 def _converted(row: Sequence[Any], processors: list[tuple[int, Any]]) -> Sequence[Any]:

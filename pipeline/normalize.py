@@ -65,6 +65,23 @@ _NEEDS_FTFY = re.compile("[^\t\n\x20-\x7e\u00a0\u00a9\u00ae\u2122\u2010-\u2015"
                          "\u2018\u2019\u201c\u201d\u2022\u2026]")
 
 
+# Entities of HTML escaped as a whole ("&lt;p&gt;"): replaced with str.replace, because
+# html.unescape calls back into Python for each of the hundreds of entities of a posting.
+# Replacing them cannot make a new entity ("&amp;lt;" holds no "&lt;"), so what remains
+# ("&amp;", "&nbsp;", "&#8217;") is unescaped once, as html.unescape would.
+_TAG_ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&#39;", "'"),
+                 ("&#34;", '"'), ("&#x27;", "'"))
+
+
+def unescape(value: str) -> str:
+    """html.unescape, several times faster on HTML that was escaped as a whole."""
+    if "&" not in value:
+        return value
+    for entity, char in _TAG_ENTITIES:
+        value = value.replace(entity, char)
+    return htmlmod.unescape(value) if "&" in value else value
+
+
 def fix_encoding(value: str) -> str:
     """Undo mojibake ("Weâ€™re") and extra layers of HTML escaping."""
     if _NEEDS_FTFY.search(value):
@@ -72,7 +89,7 @@ def fix_encoding(value: str) -> str:
     for _ in range(2):  # some sites escape their HTML twice
         if not ESCAPED_TAG.search(value) or re.search(r"<(p|div|ul|li|br)\b", value, re.I):
             break
-        value = htmlmod.unescape(value)
+        value = unescape(value)
     return value
 
 

@@ -204,3 +204,21 @@ def test_yearly_pay_under_the_stated_assumption() -> None:
     assert chart.salary["period"] == "chart" and chart.salary_annual_min is None
     doe = normalize({**item, "description_text": "Salary: DOE, competitive"}, NOW)
     assert doe.salary == {} and doe.salary_annual_min is None
+
+
+def test_unescape_agrees_with_html_unescape() -> None:
+    """The fast path must unescape exactly once, as html.unescape does, whatever the mix of
+    tag entities, double escapes, named, numeric and unterminated entities."""
+    import html
+    import random
+
+    from pipeline.normalize import unescape
+
+    pieces = ["&lt;", "&gt;", "&amp;", "&amp;lt;", "&quot;", "&#39;", "&#x27;", "&#34;",
+              "&nbsp;", "&rsquo;", "&lt", "&amp", "&", ";", "a", " ", "<p>", "&#8217;",
+              "&copy", "&notin;", "&not", "&LT;", "&#0;", "&#xD800;", "lt;", "&#", "&#x"]
+    rng = random.Random(3)
+    for _ in range(20_000):
+        value = "".join(rng.choice(pieces) for _ in range(rng.randrange(1, 10)))
+        assert unescape(value) == html.unescape(value), value
+    assert unescape("&lt;p&gt;Coder &amp;amp; biller&lt;/p&gt;") == "<p>Coder &amp; biller</p>"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import json
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -13,6 +12,7 @@ from scrapy.http import Response
 
 from crawler.items import JobPosting
 from crawler.spiders.base import BoardSpider
+from pipeline.normalize import unescape
 
 
 class GreenhouseSpider(BoardSpider):
@@ -59,7 +59,7 @@ class GreenhouseSpider(BoardSpider):
             company=job.get("company_name") or self.source.get("company"),
             locations=locations,
             posted_raw=job.get("first_published") or job.get("updated_at"),
-            description_html=html.unescape(content) if isinstance(content, str) else None,
+            description_html=unescape(content) if isinstance(content, str) else None,
             hints=hints,
             raw=job,
             fetched_at=fetched,
