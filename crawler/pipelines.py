@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Any
@@ -11,6 +15,7 @@ from typing import Any
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
+from scrapy.utils.asyncio import is_asyncio_available
 
 from crawler.items import JobPosting
 from pipeline.crawlstate import (
@@ -24,9 +29,22 @@ from pipeline.crawlstate import (
 )
 from pipeline.db import open_store
 from pipeline.lifecycle import after_run
-from pipeline.store import finish_run, start_run, store_items
+from pipeline.store import (
+    BatchCounts,
+    finish_run,
+    prepare_items,
+    prepare_pool,
+    start_run,
+    store_items,
+    store_prepared,
+    utcnow,
+)
 
 logger = logging.getLogger(__name__)
+# Batches normalized ahead of the one being written, per run: enough to keep the worker busy
+# while a batch is written, few enough to bound the items held in memory.
+AHEAD = 3
+_POOL: ProcessPoolExecutor | None = None
 ITEM_FIELDS = tuple(f.name for f in fields(JobPosting) if f.name != "unchanged")
 
 
@@ -107,10 +125,14 @@ class StorePipeline:
     opens and written with this run when it ends ok.
     """
 
-    def __init__(self, crawler: Crawler, db_url: str | None, batch_size: int) -> None:
+    def __init__(self, crawler: Crawler, db_url: str | None, batch_size: int,
+                 workers: int = 0) -> None:
         self.crawler = crawler
         self.db_url = db_url
         self.batch_size = batch_size
+        self.workers = workers if is_asyncio_available() else 0
+        self.batches = 0
+        self.pending: deque[asyncio.Task[None]] = deque()
         self.buffer: list[dict[str, Any]] = []
         self.unchanged: list[str] = []
         self.engine: Any = None
@@ -123,7 +145,10 @@ class StorePipeline:
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
         db_url = crawler.settings.get("HCJOBS_DATABASE_URL") or os.environ.get(
             "HCJOBS_DATABASE_URL")
-        pipe = cls(crawler, db_url, crawler.settings.getint("HCJOBS_BATCH_SIZE", 200))
+        workers = crawler.settings.get("HCJOBS_PREPARE_WORKERS")
+        pipe = cls(crawler, db_url, crawler.settings.getint("HCJOBS_BATCH_SIZE", 200),
+                   int(workers) if workers is not None else
+                   (1 if (os.cpu_count() or 1) > 1 else 0))
         crawler.signals.connect(pipe.spider_closed, signal=signals.spider_closed)
         return pipe
 
@@ -142,7 +167,7 @@ class StorePipeline:
                 logger.warning("%s: previous crawl state unreadable, crawling in full: %s",
                                source.get("name"), exc)
 
-    def process_item(self, item: JobPosting) -> JobPosting:
+    async def process_item(self, item: JobPosting) -> JobPosting:
         if item.unchanged:
             self.unchanged.append(item.external_id)
             if len(self.unchanged) >= self.batch_size * 5:
@@ -151,23 +176,66 @@ class StorePipeline:
         # a shallow copy: dataclasses.asdict would deep-copy every raw payload again
         self.buffer.append({f: getattr(item, f) for f in ITEM_FIELDS})
         if len(self.buffer) >= self.batch_size:
-            self.flush()
+            await self.flush()
         return item
 
-    def flush(self) -> None:
-        """Store the buffered items; a store failure is recorded, never raised into Scrapy."""
+    async def flush(self) -> None:
+        """Store the buffered items; a store failure is recorded, never raised into Scrapy.
+
+        The first batch of a run is stored here and now. From the second on (a large
+        source), batches are normalized in a worker process while Scrapy goes on fetching
+        and parsing, and written in order as they come back, at most AHEAD in flight.
+        """
         if not self.buffer or self.store_error or self.run_id is None:
             self.buffer.clear()
             return
         batch, self.buffer = self.buffer, []
+        self.batches += 1
+        if self.batches == 1 or not self.workers:
+            run_id = self.run_id
+            self._stored(lambda: store_items(self.engine, run_id, batch))
+            return
+        global _POOL
+        if _POOL is None:  # one pool for every source of this crawl process
+            _POOL = prepare_pool(self.workers)
+        now = utcnow()
+        prepared = asyncio.wrap_future(_POOL.submit(prepare_items, batch, now))
+        if self.crawler.stats is not None:
+            self.crawler.stats.inc_value("hcjobs/batches_prepared_in_workers")
+        previous = self.pending[-1] if self.pending else None
+        self.pending.append(asyncio.ensure_future(self._write(previous, prepared, now)))
+        while len(self.pending) > AHEAD:
+            await self.pending.popleft()
+
+    async def _write(self, previous: asyncio.Task[None] | None,
+                     prepared: asyncio.Future[Any], now: datetime) -> None:
+        """Write one batch normalized elsewhere, after the batch handed over before it."""
+        if previous is not None:
+            await asyncio.wait([previous])
         try:
-            counts = store_items(self.engine, self.run_id, batch)
+            ready = await prepared
+        except Exception as exc:  # recorded like a failed write: the run must end recorded
+            self._failed(exc)
+            return
+        run_id = self.run_id
+        assert run_id is not None
+        self._stored(lambda: store_prepared(self.engine, run_id, ready, now))
+
+    def _stored(self, write: Callable[[], BatchCounts]) -> None:
+        """Run one batch's write and count it; after a failure, nothing more is written."""
+        if self.store_error:
+            return
+        try:
+            counts = write()
         except Exception as exc:  # the run must end recorded, whatever the database said
-            self.store_error = f"store failed: {type(exc).__name__}: {exc}"
-            logger.error(self.store_error)
+            self._failed(exc)
             return
         for key in ("seen", "new", "changed"):
             self.counts[key] += int(getattr(counts, key, 0))
+
+    def _failed(self, exc: Exception) -> None:
+        self.store_error = f"store failed: {type(exc).__name__}: {exc}"
+        logger.error(self.store_error)
 
     def flush_unchanged(self) -> None:
         """Mark the buffered unchanged postings seen, in one statement per chunk."""
@@ -178,15 +246,16 @@ class StorePipeline:
         try:
             found = mark_seen(self.engine, self.run_id, ids)
         except Exception as exc:
-            self.store_error = f"store failed: {type(exc).__name__}: {exc}"
-            logger.error(self.store_error)
+            self._failed(exc)
             return
         self.counts["seen"] += found
         self.counts["unchanged"] += found
         self.counts["unchanged_missing"] += len(set(ids)) - found
 
-    def close_spider(self) -> None:
-        self.flush()
+    async def close_spider(self) -> None:
+        await self.flush()
+        while self.pending:
+            await self.pending.popleft()
         self.flush_unchanged()
 
     def spider_closed(self, spider: Spider, reason: str) -> None:

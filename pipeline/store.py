@@ -188,14 +188,13 @@ def ingest_batches(
     overlaps the next batches' normalizing, so a re-import or a crawl that hands over many
     batches at once can use idle cores. It pays only when cores are idle: handing a posting
     to and from a worker costs CPU too (bench/ingest.py prints both ways, with the load
-    average). Workers are forked: they only compute, never touch the database. Returns the
-    counts summed over all batches.
+    average). Workers only compute, never touch the database. Returns the counts summed
+    over all batches.
     """
     now = now or utcnow()
     total = BatchCounts()
-    context = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
     pending: deque[tuple[int, Future[list[Prepared]]]] = deque()
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with prepare_pool(workers) as pool:
         def drain(keep: int) -> None:
             while len(pending) > keep:
                 run_id, future = pending.popleft()
@@ -208,6 +207,20 @@ def ingest_batches(
             drain(ahead)
         drain(0)
     return total
+
+
+def prepare_pool(workers: int) -> ProcessPoolExecutor:
+    """Worker processes for prepare_items, started from a fork server where there is one.
+
+    Not plain fork: the crawl process runs threads (Twisted's, the resolver's), and a fork
+    of a threaded process can inherit a lock held by another thread and hang. The server
+    imports the store once; each worker is then a cheap fork of it.
+    """
+    if "forkserver" not in mp.get_all_start_methods():
+        return ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"))
+    context = mp.get_context("forkserver")
+    context.set_forkserver_preload(["pipeline.store"])
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
 
 
 # What a re-sighting with the same content hash still updates: values the hash does not

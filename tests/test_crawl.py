@@ -177,3 +177,39 @@ def test_plain_scrapy_crawl_stores_a_run(board: DemoBoard, tmp_path: Path) -> No
             len([p for p in employer["postings"] if p.get("title")])
     (_, run), = run_rows(engine, [1])
     assert run.status == "ok" and run.seen > 0
+
+
+def test_worker_normalized_batches_store_the_same(board: DemoBoard, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Batches normalized in a worker process (a large source's second batch on) are
+    stored exactly as batches stored inline: same rows, same duplicates, same counts."""
+    import json
+
+    entries = demo_sources(board.board, board.url)
+    stored: dict[str, Any] = {}
+    for mode, settings in (("inline", {"HCJOBS_PREPARE_WORKERS": 0}),
+                           ("workers", {"HCJOBS_PREPARE_WORKERS": 1, "HCJOBS_BATCH_SIZE": 2})):
+        monkeypatch.setenv("HCJOBS_CRAWL_SETTINGS", json.dumps(settings))
+        url = f"sqlite:///{tmp_path / mode}.db"
+        engine = open_store(url)
+        result = run_crawl(engine, url, entries, timeout=120)
+        assert result.exit_code == 0, result.log
+        runs = dict(run_rows(engine, result.run_ids))
+        assert {r.status for r in runs.values()} == {"ok"}, result.log
+        offloaded = sum(r.stats.get("hcjobs/batches_prepared_in_workers", 0)
+                        for r in runs.values())
+        assert (offloaded > 10) == (mode == "workers"), offloaded
+        postings = _by_ext(engine)
+        by_id = {p.id: p.external_id for p in postings.values()}
+        stored[mode] = (
+            {n: (r.seen, r.new) for n, r in runs.items()},
+            {ext: (p.title, p.text, p.html, p.content_hash, p.simhash, p.salary_annual_max)
+             for ext, p in postings.items()},
+            # which of two copies is canonical depends on which source stored first
+            {(frozenset((ext, by_id[p.duplicate_of])), p.duplicate_reason)
+             for ext, p in postings.items() if p.duplicate_of})
+        engine.dispose()
+    assert stored["workers"][0] == stored["inline"][0]
+    assert stored["workers"][1] == stored["inline"][1]
+    assert stored["workers"][2] == stored["inline"][2]
+    assert stored["workers"][2]  # the agency's repost
