@@ -15,12 +15,14 @@ from collections.abc import Callable
 from typing import Any
 
 from scrapy.crawler import CrawlerProcess
+from scrapy.settings import default_settings
 from scrapy.utils.project import get_project_settings
 from twisted.internet.defer import Deferred, DeferredList, DeferredSemaphore
 from twisted.python.failure import Failure
 
 from crawler.spiders.base import is_loopback
 from pipeline.db import open_store
+from pipeline.logs import setup_logging
 from pipeline.sources import spider_kinds
 from pipeline.store import finish_run
 
@@ -87,7 +89,17 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     engine = open_store(args.db, upgrade=False)
     settings = crawl_settings(args.db, args.log_level)
-    process = CrawlerProcess(settings)
+    # Scrapy routes its records (and Twisted's) to Python logging; the handler is ours, so
+    # they come out as text or JSON lines like the parent's ($HCJOBS_LOG_FORMAT).
+    if hasattr(default_settings, "LOG_INSTALL_ROOT_HANDLER"):  # the parameter is deprecated
+        settings.set("LOG_INSTALL_ROOT_HANDLER", False)
+        process = CrawlerProcess(settings)
+    else:
+        process = CrawlerProcess(settings, install_root_handler=False)
+    try:
+        setup_logging(level=settings.get("LOG_LEVEL"))
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from exc
     kinds = spider_kinds()
 
     def failed(failure: Failure, run_id: int, name: str) -> None:

@@ -78,8 +78,10 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.CircuitBreakerMiddleware": 560,
 }
 
-SPIDER_MIDDLEWARES = {  # likewise: no crawl depth limit, no Referer needed by any board
-    "scrapy.spidermiddlewares.referer.RefererMiddleware": None,
+# The Referer middleware stays (Scrapy's redirect middlewares warn on every crawl without
+# it), with a policy that never sends one: no board needs it.
+REFERRER_POLICY = "no-referrer"
+SPIDER_MIDDLEWARES = {  # likewise: no crawl depth limit
     "scrapy.spidermiddlewares.depth.DepthMiddleware": None,
     "scrapy.spidermiddlewares.urllength.UrlLengthMiddleware": None,
 }

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+import shutil
 import sys
 import time
 from collections.abc import Sequence
@@ -12,7 +14,12 @@ from typing import Any
 
 from sqlalchemy import select
 
+from pipeline.logs import FORMAT_ENV, FORMATS, setup_logging
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+LOG_FORMAT_HELP = (f"logs on stderr as text or JSON lines, for this command and the crawl "
+                   f"processes it starts (default: ${FORMAT_ENV} or text)")
+log = logging.getLogger("hcjobs.cli")
 
 
 def _db_options(parser: argparse.ArgumentParser) -> None:
@@ -30,6 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="hcjobs",
         description="Collect healthcare job postings, tag them (coding / administration / "
                     "other, remote, credentials) and keep a clean history.")
+    parser.add_argument("--log-format", choices=FORMATS, default=None,
+                        help=LOG_FORMAT_HELP)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("demo", help="crawl the bundled demo board offline, tag, store, summarize",
@@ -142,22 +151,35 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("retag", help="tag every stored posting again with the current model")
     _db_options(p)
 
-    p = sub.add_parser("sources", help="list the configured sources, or check they answer",
+    p = sub.add_parser("sources", help="list, check, enable or disable the configured sources",
                        description="list (the default): check the sources file and list its "
                                    "entries. check: make each source's first request (robots.txt "
                                    "obeyed, short timeout) and report whether it answers and how "
-                                   "many postings it lists; exit 1 when one does not.")
-    p.add_argument("action", nargs="?", choices=["list", "check"], default="list")
+                                   "many postings it lists; exit 1 when one does not. enable / "
+                                   "disable NAME...: set the entries' `enabled` in the sources "
+                                   "file itself (comments and the rest kept as they are); a "
+                                   "running `hcjobs schedule` follows the file.")
+    p.add_argument("action", nargs="?", choices=["list", "check", "enable", "disable"],
+                   default="list")
+    p.add_argument("names", nargs="*", metavar="NAME", help="sources to act on")
     _sources_option(p)
     p.add_argument("--source", action="append", metavar="NAME",
                    help="only this source (repeatable)")
     p.add_argument("--timeout", type=float, default=10.0,
                    help="seconds to wait for each answer (check)")
+    for command in sub.choices.values():  # accepted after the command too; set once
+        command.add_argument("--log-format", choices=FORMATS, default=argparse.SUPPRESS,
+                             help=LOG_FORMAT_HELP)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    try:
+        setup_logging(args.log_format)
+    except ValueError as exc:  # a bad $HCJOBS_LOG_FORMAT (the option itself is checked)
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     handler = COMMANDS[args.command]
     try:
         return handler(args)
@@ -211,7 +233,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         entries = demo_sources(board.board, board.url)
         print(f"Demo board serving {sum(len(e['postings']) for e in board.board['employers'])} "
               f"postings of {len(entries)} employers at {board.url}")
-        result = run_crawl(engine, url, entries, timeout=600)
+        with CrawlProgress() as progress:
+            result = run_crawl(engine, url, entries, timeout=600, progress=progress)
     tagged = tag_pending(engine, Tagger.load())
     update_daily_stats(engine)
     _print_runs(engine, result.run_ids)
@@ -234,16 +257,112 @@ def _runs_of(engine: Any, run_ids: list[int]) -> list[Any]:
 
 def _print_runs(engine: Any, run_ids: list[int]) -> None:
     rows = _runs_of(engine, run_ids)
-    print(f"{'source':<28} {'status':<11} {'seen':>5} {'new':>5} {'chg':>5} {'closed':>6} "
-          f"{'drop':>5}  error")
+    head = (f"{'source':<28} {'status':<11} {'seen':>5} {'new':>5} {'chg':>5} {'closed':>6} "
+            f"{'drop':>5}  ")
+    print(head + "summary / errors")
+    width = _note_width(len(head))
     for name, run in rows:
-        err = (run.error or "")[:70]
         print(f"{name:<28} {_status(run):<11} {run.seen:>5} {run.new:>5} {run.changed:>5} "
-              f"{run.closed:>6} {run.dropped:>5}  {err}")
+              f"{run.closed:>6} {run.dropped:>5}  {_clip(run_note(run), width)}")
 
 
 def _status(run: Any) -> str:
     return f"{run.status}*" if run.truncated else run.status
+
+
+def run_note(run: Any) -> str:
+    """What an operator reads first about a run: why it failed (its errors and the monitors'
+    problems), else what it did (requests, responses by status, postings, duration)."""
+    from pipeline.crawlstate import summary_line
+
+    monitors = (run.stats or {}).get("monitors") or {}
+    problems = [p.get("message", p.get("check", "")) for p in monitors.get("problems", [])]
+    reasons = [run.error] if run.error else []
+    reasons += [p for p in problems if p and not (run.error and run.error in p)]  # said once
+    note = "; ".join(reasons) or summary_line(run.stats)
+    return note or ("no reason recorded" if run.status in ("failed", "interrupted") else "")
+
+
+def _note_width(used: int) -> int | None:
+    """Room left for the summary / errors column on a terminal; None (whole notes, for grep
+    and log files) when stdout is not one."""
+    if not sys.stdout.isatty():
+        return None
+    return max(40, shutil.get_terminal_size().columns - used)
+
+
+def _clip(text: str, width: int | None) -> str:
+    return text if width is None or len(text) <= width else text[: width - 1] + "…"
+
+
+class CrawlProgress:
+    """Per-source progress of a manual crawl, fed by run_crawl's `progress` callback.
+
+    On a terminal: a live table (rich) of each source's status, postings seen / new /
+    changed so far and time, gone when the crawl ends (the final table follows). Elsewhere
+    (cron, CI, a pipe): plain lines, one when a source starts or ends and one per source
+    every `every` seconds while its counts move, since a redrawn display is noise in a log.
+    """
+
+    STYLES = {"running": "yellow", "ok": "green", "failed": "red", "interrupted": "magenta"}
+
+    def __init__(self, every: float = 30.0) -> None:
+        self.every = every
+        self.started = time.monotonic()
+        self.said: dict[int, tuple[str, int, float]] = {}  # run id: status, seen, when printed
+        self.live: Any = None
+
+    def __enter__(self) -> CrawlProgress:
+        if sys.stdout.isatty():
+            from rich.console import Console
+            from rich.live import Live
+
+            # soft_wrap: log lines shown above the table keep their own line breaks (JSON
+            # lines stay one per line); stderr is only drawn through the display when it is
+            # the same terminal, never when it goes to a file
+            self.live = Live(console=Console(soft_wrap=True), transient=True,
+                             refresh_per_second=4, redirect_stderr=sys.stderr.isatty())
+            self.live.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self.live is not None:
+            self.live.stop()
+
+    def __call__(self, rows: list[tuple[str, Any]]) -> None:
+        if self.live is not None:
+            self.live.update(self._table(rows))
+            return
+        now = time.monotonic()
+        for name, run in rows:
+            status, seen, when = self.said.get(run.id, ("", -1, 0.0))
+            moved = run.status == "running" and run.seen != seen and now - when >= self.every
+            if run.status != status or moved:
+                self.said[run.id] = (run.status, run.seen, now)
+                print(f"{name}: {run.status}, {run.seen} seen, {run.new} new, "
+                      f"{run.changed} changed, {self._seconds(run):.0f} s", flush=True)
+
+    def _seconds(self, run: Any) -> float:
+        if run.finished_at is not None:
+            return float((run.finished_at - run.started_at).total_seconds())
+        return time.monotonic() - self.started
+
+    def _table(self, rows: list[tuple[str, Any]]) -> Any:
+        from rich.table import Table
+        from rich.text import Text
+
+        done = sum(1 for _, run in rows if run.status != "running")
+        table = Table(title=f"crawling: {done} of {len(rows)} sources done, "
+                            f"{time.monotonic() - self.started:.0f} s", title_justify="left")
+        table.add_column("source")
+        table.add_column("status")
+        for column in ("seen", "new", "changed", "secs"):
+            table.add_column(column, justify="right")
+        for name, run in rows:
+            table.add_row(Text(name), Text(run.status, style=self.STYLES.get(run.status, "")),
+                          str(run.seen), str(run.new), str(run.changed),
+                          f"{self._seconds(run):.0f}")
+        return table
 
 
 def _print_summary(engine: Any) -> None:
@@ -301,28 +420,26 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         print("no enabled sources to crawl", file=sys.stderr)
         return EXIT_OK
     engine, url = _store(args)
-    result = run_crawl(engine, url, entries, timeout=args.timeout, log_level=args.log_level)
+    with CrawlProgress() as progress:
+        result = run_crawl(engine, url, entries, timeout=args.timeout, log_level=args.log_level,
+                           echo_log=True, progress=progress)
     expire_postings(engine)
     tagged = tag_pending(engine, Tagger.load())
     update_daily_stats(engine)
     check_runs(engine, result.run_ids, load_notifiers(args.sources or default_sources_path()))
     _print_runs(engine, result.run_ids)
     print(f"Tagged {tagged} new or changed postings.")
-    if result.exit_code not in (0,):
-        print(f"crawl process ended with status {result.exit_code}:\n{result.log[-2000:]}",
-              file=sys.stderr)
+    if result.exit_code != 0:  # its own log lines were passed on above
+        log.error("crawl process ended with status %s", result.exit_code)
     ok = all(r.status == "ok" for _, r in _runs_of(engine, result.run_ids))
     return EXIT_OK if ok else EXIT_FAILED
 
 
 def cmd_schedule(args: argparse.Namespace) -> int:
-    import logging
-
     from pipeline.db import resolve_url
     from pipeline.schedule import SchedulerLocked, run_scheduler
     from pipeline.sources import SourceError, load_sources
 
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     try:
         load_sources(args.sources)  # a broken file is an error at start, not a silent skip
         return run_scheduler(resolve_url(args.db), args.sources, poll=args.poll,
@@ -374,8 +491,10 @@ def cmd_runs(args: argparse.Namespace) -> int:
         if args.status:
             query = query.where(CrawlRun.status == args.status)
         rows = session.execute(query).all()
-        print(f"{'run':>5} {'source':<26} {'started (UTC)':<17} {'secs':>6} {'status':<11} "
-              f"{'seen':>5} {'new':>5} {'chg':>5} {'closed':>6} {'drop':>5}  error")
+        head = (f"{'run':>5} {'source':<26} {'started (UTC)':<17} {'secs':>6} {'status':<11} "
+                f"{'seen':>5} {'new':>5} {'chg':>5} {'closed':>6} {'drop':>5}  ")
+        print(head + "summary / errors")
+        width = _note_width(len(head))
         for name, run in rows:
             secs = ((run.finished_at - run.started_at).total_seconds()
                     if run.finished_at else None)
@@ -383,7 +502,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
             print(f"{run.id:>5} {name:<26} {started:<17} "
                   f"{'' if secs is None else f'{secs:.1f}':>6} {_status(run):<11} {run.seen:>5} "
                   f"{run.new:>5} {run.changed:>5} {run.closed:>6} {run.dropped:>5}  "
-                  f"{(run.error or '')[:80]}")
+                  f"{_clip(run_note(run), width)}")
         if any(run.truncated for _, run in rows):
             print("* truncated: far fewer postings than usual, so nothing was closed")
     return EXIT_OK
@@ -519,35 +638,55 @@ def cmd_retag(args: argparse.Namespace) -> int:
 
 
 def cmd_sources(args: argparse.Namespace) -> int:
-    from pipeline.sources import SourceError, default_sources_path, load_sources
+    from pipeline.sources import SourceError, default_sources_path, load_sources, select_sources
 
+    names = [*args.names, *(args.source or [])]
     try:
+        if args.action in ("enable", "disable"):
+            return _set_enabled(names, args.action == "enable", args.sources)
         entries = load_sources(args.sources)
-        if args.source:
-            known = {e["name"] for e in entries}
-            unknown = [n for n in args.source if n not in known]
-            if unknown:
-                raise SourceError(f"no source named {', '.join(map(repr, unknown))} in the "
-                                  "sources file")
-            entries = [e for e in entries if e["name"] in args.source]
+        if names:
+            entries = select_sources(entries, names)
     except SourceError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     if args.action == "check":
         return _check_sources(entries, args.timeout)
-    print(f"{args.sources or default_sources_path()}: {len(entries)} sources")
+    enabled = sum(1 for e in entries if e["enabled"])
+    print(f"{args.sources or default_sources_path()}: {len(entries)} sources, {enabled} "
+          "enabled")
+    print(f"  {'source':<32} {'kind':<16} {'schedule':<16} enabled")
     for e in entries:
-        flag = "" if e["enabled"] else " (disabled)"
-        print(f"  {e['name']:<32} {e['kind']:<16} {e.get('schedule', '-'):<16}{flag}")
+        print(f"  {e['name']:<32} {e['kind']:<16} {e.get('schedule', '-'):<16} "
+              f"{'yes' if e['enabled'] else 'NO'}")
+    return EXIT_OK
+
+
+def _set_enabled(names: list[str], enabled: bool, path: str | None) -> int:
+    """`hcjobs sources enable|disable NAME...`: the sources file is edited, not a copy of
+    it in the database, so the file stays the one truth the scheduler follows."""
+    from pipeline.sources import default_sources_path, set_enabled
+
+    word = "enabled" if enabled else "disabled"
+    if not names:
+        print(f"error: name the sources to mark {word}", file=sys.stderr)
+        return EXIT_USAGE
+    changed, already = set_enabled(names, enabled, path)  # SourceError: the caller's
+    file = path or default_sources_path()
+    for name in already:
+        print(f"{name}: already {word}")
+    for name in changed:
+        print(f"{name}: {word} in {file}")
+    if changed:
+        print("A running `hcjobs schedule` applies this within its --poll interval; "
+              "`hcjobs crawl` uses it from now on.")
     return EXIT_OK
 
 
 def _check_sources(entries: list[dict[str, Any]], timeout: float) -> int:
-    import logging
-
     from pipeline.sourcecheck import check_sources
 
-    logging.getLogger().addHandler(logging.NullHandler())  # reasons go in the table
+    logging.getLogger().setLevel(logging.CRITICAL)  # reasons go in the table, not the log
     print(f"checking {len(entries)} sources (timeout {timeout:g} s each)...")
     results = check_sources(entries, timeout=timeout)
     enabled = {e["name"]: e["enabled"] for e in entries}

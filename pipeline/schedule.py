@@ -121,7 +121,8 @@ def run_source(db_url: str, entry_json: str, timeout: float = DEFAULT_RUN_TIMEOU
     entry = json.loads(entry_json)
     engine = open_store(db_url, upgrade=False)
     try:
-        result = run_crawl(engine, db_url, [entry], timeout=timeout)
+        # echo_log: the crawl's own records (text or JSON lines) go into the scheduler's log
+        result = run_crawl(engine, db_url, [entry], timeout=timeout, echo_log=True)
         expire_postings(engine)
         tag_pending(engine, Tagger.load())
         update_daily_stats(engine)

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import difflib
 import os
 import re
+import stat
+import tempfile
 import tomllib
+from collections.abc import Iterable, Sequence
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -58,10 +63,21 @@ def load_sources(path: str | Path | None = None) -> list[dict[str, Any]]:
     Nothing is crawled or written when the file has an error, so a typo never half-runs.
     """
     file = Path(path) if path else default_sources_path()
+    return parse_sources(_read(file), file)
+
+
+def _read(file: Path) -> str:
+    """The file's text exactly as stored (line endings kept, so an edit can keep them)."""
     try:
-        text = file.read_text(encoding="utf-8")
+        with open(file, encoding="utf-8", newline="") as fh:
+            return fh.read()
     except OSError as exc:
         raise SourceError(f"{file}: cannot read sources file: {exc.strerror or exc}") from exc
+
+
+def parse_sources(text: str, file: Path) -> list[dict[str, Any]]:
+    """The checked entries of sources-file `text` (see load_sources); `file` names it in
+    messages. Separate from reading so an edit is checked before it is written."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -121,5 +137,110 @@ def select_sources(entries: list[dict[str, Any]], names: list[str] | None) -> li
     by_name = {e["name"]: e for e in entries}
     unknown = [n for n in names if n not in by_name]
     if unknown:
-        raise SourceError(f"no source named {', '.join(map(repr, unknown))} in the sources file")
+        raise SourceError(f"{unknown_names(unknown, by_name)} in the sources file")
     return [by_name[n] for n in names]
+
+
+def unknown_names(unknown: Sequence[str], known: Iterable[str]) -> str:
+    """"no source named 'x' (did you mean: y?)": a typo in a name is the usual cause."""
+    choices = list(known)
+    parts = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, choices, n=3, cutoff=0.6)
+        parts.append(repr(name) + (f" (did you mean: {', '.join(close)}?)" if close else ""))
+    return f"no source named {', '.join(parts)}"
+
+
+TABLE_LINE = re.compile(r"^[ \t]*\[\[?[ \t]*[\w.\-\"' ]+[ \t]*\]\]?[ \t]*(#.*)?$")
+ENABLED_LINE = re.compile(r"^([ \t]*enabled[ \t]*=[ \t]*)(true|false)\b")
+
+
+def set_enabled(names: Sequence[str], enabled: bool,
+                path: str | Path | None = None) -> tuple[list[str], list[str]]:
+    """Set `enabled` of the named entries in the sources file itself, which stays the one
+    place the scheduler reads; returns (names changed, names already in that state).
+
+    The edit is line-based, not a TOML rewrite (tomlkit): only the `enabled = ...` line of
+    each entry's own [[source]] table changes, or one is added after its last key, so
+    comments, order, alignment and line endings of everything else stay byte for byte, with
+    no new dependency. It is safe because it is proved before anything is written: the
+    edited text must parse to exactly the old data with only those `enabled` values changed,
+    and must pass every check of load_sources. The file is replaced atomically, and not at
+    all when any name is unknown, when nothing changes, or when the file changed meanwhile.
+    """
+    file = Path(path) if path else default_sources_path()
+    text = _read(file)
+    entries = parse_sources(text, file)  # a broken file is reported, never edited
+    index = {e["name"]: i for i, e in enumerate(entries)}
+    unknown = [n for n in names if n not in index]
+    if unknown:
+        raise SourceError(f"{file}: {unknown_names(unknown, index)}; "
+                          "`hcjobs sources list` shows every name")
+    wanted = list(dict.fromkeys(names))
+    changed = [n for n in wanted if entries[index[n]]["enabled"] != enabled]
+    already = [n for n in wanted if n not in changed]
+    if not changed:
+        return changed, already
+    edited = text
+    for name in changed:
+        edited = _with_enabled(edited, index[name], enabled)
+    expected = tomllib.loads(text)
+    for name in changed:
+        expected["source"][index[name]]["enabled"] = enabled
+    try:
+        same = tomllib.loads(edited) == expected
+        parse_sources(edited, file)
+    except (tomllib.TOMLDecodeError, SourceError) as exc:
+        same, why = False, str(exc)
+    else:
+        why = "the edit would change more than `enabled`"
+    if not same:
+        raise SourceError(f"{file}: cannot set enabled = {str(enabled).lower()} safely "
+                          f"({why}); edit the file by hand")
+    _replace(file, text, edited)
+    load_sources(file)  # what is on disk now is what the scheduler will read
+    return changed, already
+
+
+def _with_enabled(text: str, index: int, enabled: bool) -> str:
+    """`text` with the `enabled` line of the index-th [[source]] table set (or added)."""
+    lines = text.splitlines(keepends=True)
+    header = text.count("\n", 0, list(HEADER.finditer(text))[index].start())
+    end = next((i for i in range(header + 1, len(lines))
+                if TABLE_LINE.match(lines[i].rstrip("\r\n"))), len(lines))
+    value = "true" if enabled else "false"
+    for i in range(header + 1, end):
+        found = ENABLED_LINE.match(lines[i])
+        if found:
+            lines[i] = found.group(1) + value + lines[i][found.end():]
+            return "".join(lines)
+    last = max(i for i in range(header, end)
+               if lines[i].strip() and not lines[i].lstrip().startswith("#"))
+    newline = "\r\n" if "\r\n" in text else "\n"
+    if not lines[last].endswith("\n"):
+        lines[last] += newline
+    lines.insert(last + 1, f"enabled = {value}{newline}")
+    return "".join(lines)
+
+
+def _replace(file: Path, old: str, new: str) -> None:
+    """Write `new` over `file` atomically (temp file + os.replace, same folder and mode), so
+    a reader (the scheduler) sees the old file or the new one, never half of one."""
+    target = file.resolve()
+    try:
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as exc:  # a read-only folder (an installed package, say)
+        raise SourceError(f"{file}: cannot write beside it: {exc.strerror or exc}") from exc
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(new)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, stat.S_IMODE(target.stat().st_mode))
+        if _read(target) != old:
+            raise SourceError(f"{file}: changed while being edited; nothing written, try again")
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
