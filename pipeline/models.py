@@ -179,6 +179,9 @@ class Tag(Base):
     credentials: Mapped[list[CredentialTag]] = relationship(
         back_populates="tag", cascade="all, delete-orphan"
     )
+    facets: Mapped[list[FacetTag]] = relationship(
+        back_populates="tag", cascade="all, delete-orphan", order_by="FacetTag.id"
+    )
 
 
 class CredentialTag(Base):
@@ -193,6 +196,25 @@ class CredentialTag(Base):
     evidence: Mapped[str | None] = mapped_column(Text)
 
     tag: Mapped[Tag] = relationship(back_populates="credentials")
+
+
+class FacetTag(Base):
+    """One facet (kind of work: inpatient, revenue cycle, ...) a posting shows, with the
+    sentence that shows it.
+
+    Written by the tagger with the rest of the tag, so searches filter and count facets on
+    an index instead of running the classifier's patterns over every posting's text.
+    """
+
+    __tablename__ = "facet_tags"
+    __table_args__ = (UniqueConstraint("tag_id", "facet", name="uq_facet_tags_tag_facet"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tag_id: Mapped[int] = mapped_column(ForeignKey("tags.id", ondelete="CASCADE"))
+    facet: Mapped[str] = mapped_column(String(40))
+    evidence: Mapped[str | None] = mapped_column(Text)
+
+    tag: Mapped[Tag] = relationship(back_populates="facets")
 
 
 class DailyStat(Base):
@@ -227,3 +249,6 @@ Index("ix_postings_lifespan", Posting.duplicate_of, Posting.first_seen, Posting.
 Index("ix_tags_facets", Tag.posting_id, Tag.category, Tag.remote)
 Index("ix_credentials_tag_code", CredentialTag.tag_id, CredentialTag.code,
       CredentialTag.requirement)
+# "postings with facet X" starts from the facet (the unique constraint serves "does this
+# tag have facet X")
+Index("ix_facet_tags_facet_tag", FacetTag.facet, FacetTag.tag_id)

@@ -9,7 +9,7 @@ from sqlalchemy.orm import selectinload
 
 from classifier.tagger import Tagger
 from pipeline.db import session_scope
-from pipeline.models import CredentialTag, Posting, Tag
+from pipeline.models import CredentialTag, FacetTag, Posting, Tag
 from pipeline.store import utcnow
 
 BATCH = 500
@@ -29,7 +29,8 @@ def tag_pending(engine: Engine, tagger: Tagger, *, retag: bool = False) -> int:
                 select(Posting)
                 .outerjoin(Tag, Tag.posting_id == Posting.id)
                 .where(Posting.id > last_id)
-                .options(selectinload(Posting.tag).selectinload(Tag.credentials))
+                .options(selectinload(Posting.tag).selectinload(Tag.credentials),
+                         selectinload(Posting.tag).selectinload(Tag.facets))
                 .order_by(Posting.id)
                 .limit(BATCH)
             )
@@ -71,3 +72,21 @@ def _apply(posting: Posting, result: dict[str, Any], now: Any) -> None:
         CredentialTag(code=c["code"], requirement=c["requirement"], evidence=c["evidence"])
         for c in result["credentials"]
     ]
+    _set_facets(tag, result.get("facets") or [])
+
+
+def _set_facets(tag: Tag, facets: list[dict[str, Any]]) -> None:
+    """Make the tag's facet rows exactly `facets` ([{name, evidence}]).
+
+    Rows of facets still shown are updated in place and only the others deleted or added:
+    replacing the whole list would insert a facet again before deleting its old row (the
+    unit of work inserts first), which the (tag_id, facet) unique constraint refuses.
+    """
+    wanted = {f["name"]: f.get("evidence") for f in facets}
+    kept = []
+    for row in tag.facets:
+        if row.facet in wanted:
+            row.evidence = wanted.pop(row.facet)
+            kept.append(row)
+    tag.facets = kept + [FacetTag(facet=name, evidence=evidence)
+                         for name, evidence in wanted.items()]

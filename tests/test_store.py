@@ -244,3 +244,73 @@ def test_ingest_batches_in_worker_processes_matches_store_items(engine: Engine,
                     for p in rows]
 
     assert links(engine) == links(other)
+
+
+def _index_names(engine: Engine) -> set[str]:
+    """Index names on postings, expression indexes included (SQLAlchemy skips those)."""
+    sql = ("SELECT indexname FROM pg_indexes WHERE tablename = 'postings'"
+           if engine.dialect.name == "postgresql" else
+           "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'postings'")
+    with engine.connect() as conn:
+        return {str(name) for (name,) in conn.execute(text(sql))}
+
+
+def _fts_triggers(engine: Engine) -> set[str]:
+    if engine.dialect.name != "sqlite":
+        return set()
+    with engine.connect() as conn:
+        return {str(name) for (name,) in conn.execute(text(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger'"))}
+
+
+def test_stored_facets_migration_up_and_down(db_url: str) -> None:
+    """0004 -> 0005: tags stored before it get the facet rows the tagger would have written,
+    the web's indexes appear, and SQLite keeps its full-text triggers (0005 must not
+    recreate postings); back down to 0004, the facets and indexes go, the triggers stay."""
+    from classifier.facets import extract_facets
+
+    engine = make_engine(db_url)
+    migrate(engine, "0004")
+    triggers = _fts_triggers(engine)
+    coder = ("Inpatient Coder", "Assign ICD-10-PCS codes and MS-DRGs. Answer CDI physician "
+             "queries. CPC required.")
+    with engine.begin() as conn:
+        conn.execute(text(
+            "insert into sources (name, kind, config, enabled, created_at) "
+            "values ('a', 'greenhouse', '{}', true, '2026-01-01 00:00:00+00')"))
+        for n, (title, body, category) in enumerate(
+                [(*coder, "coding"), ("Cook", "Cook for inpatient wards.", "other")], 1):
+            conn.execute(text(
+                "insert into postings (id, source_id, external_id, title, text, hints, raw, "
+                "content_hash, first_seen, last_seen, times_seen, status, missed_runs) values "
+                "(:id, 1, :ext, :title, :text, '{}', '{}', 'h', '2026-01-01 00:00:00+00', "
+                "'2026-01-01 00:00:00+00', 1, 'open', 0)"),
+                {"id": n, "ext": str(n), "title": title, "text": body})
+            conn.execute(text(
+                "insert into tags (id, posting_id, content_hash, category, category_scores, "
+                "remote, remote_confidence, remote_states, model_version, tagged_at) values "
+                "(:id, :id, 'h', :category, '{}', 'onsite', 0.5, '[]', 'm', "
+                "'2026-01-01 00:00:00+00')"), {"id": n, "category": category})
+    migrate(engine)
+    with engine.connect() as conn:
+        rows = conn.execute(text("select tag_id, facet, evidence from facet_tags "
+                                 "order by id")).all()
+    expected = extract_facets(coder[1], coder[0], "coding").facets
+    assert {"inpatient", "cdi"} <= set(expected)
+    assert [(tag_id, facet, evidence) for tag_id, facet, evidence in rows] == \
+        [(1, name, sentence) for name, sentence in expected.items()]
+    web = {"ix_postings_status_newest", "ix_postings_status_pay"}
+    assert web <= _index_names(engine)
+    assert _fts_triggers(engine) == triggers
+    if engine.dialect.name == "sqlite":  # the triggers still fill the full-text index
+        assert triggers == {"postings_fts_ai", "postings_fts_ad", "postings_fts_au"}
+        with engine.begin() as conn:
+            conn.execute(text("update postings set text = 'Remote outpatient auditor.' "
+                              "where id = 2"))
+            assert conn.execute(text("select rowid from postings_fts where postings_fts "
+                                     "match 'auditor'")).scalars().all() == [2]
+    migrate(engine, "0004")
+    assert "facet_tags" not in inspect(engine).get_table_names()
+    assert not web & _index_names(engine)
+    assert _fts_triggers(engine) == triggers
+    engine.dispose()

@@ -1,7 +1,7 @@
 """The web API over a store built by the real pipeline (demo board -> spiders -> tagger).
 
 Each filter is checked against an oracle: the same search done in Python over every stored
-posting, so the SQL (JSON lookups, regexes, keyset pagination) is checked against the
+posting, so the SQL (JSON lookups, stored facets, keyset pagination) is checked against the
 filter's meaning, not against itself. PostgreSQL gets the filters whose SQL differs by
 dialect (open_to, q, credential, facet, dates).
 """
@@ -29,7 +29,7 @@ from classifier.tagger import Tagger
 from pipeline.crawl import run_crawl
 from pipeline.db import open_store, session_scope
 from pipeline.demo.board import DemoBoard, demo_sources, load_board
-from pipeline.models import DailyStat, Posting, Tag
+from pipeline.models import DailyStat, FacetTag, Posting, Tag
 from pipeline.tagging import tag_pending
 from web.queries import SORT_INDEX_DDL
 from web.search import PG_FTS_DDL, SQLITE_FTS_DDL, search_condition
@@ -423,16 +423,138 @@ def test_facet_counts_agree_with_the_lists(client: TestClient, rows: list[Row]) 
         - counts["total"]
 
 
-def test_facet_regex_counts_are_skipped_on_large_results(client: TestClient,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    from web import queries
+def stored_facets(url: str) -> dict[int, dict[str, str | None]]:
+    """posting id -> {facet: evidence}, as the table facet_tags holds them."""
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        rows = conn.execute(select(Tag.posting_id, FacetTag.facet, FacetTag.evidence)
+                            .join(FacetTag, FacetTag.tag_id == Tag.id)).all()
+    engine.dispose()
+    out: dict[int, dict[str, str | None]] = {}
+    for posting_id, facet, evidence in rows:
+        out.setdefault(posting_id, {})[facet] = evidence
+    return out
 
-    monkeypatch.setattr(queries, "FACET_COUNT_LIMIT", 3)
+
+def tagger_facets(url: str) -> dict[int, dict[str, str | None]]:
+    """posting id -> {facet: evidence} as the tagger finds them now, for every posting."""
+    engine = create_engine(url)
+    with session_scope(engine) as session:
+        inputs = [{"id": p.id, "title": p.title, "text": p.text, "location": p.location,
+                   "hints": p.hints} for p in session.scalars(select(Posting))]
+    engine.dispose()
+    results = Tagger.load().tag(inputs)
+    return {r["id"]: {f["name"]: f["evidence"] for f in r["facets"]}
+            for r in results if r["facets"]}
+
+
+def test_stored_facets_are_what_the_tagger_produced(store_url: str, rows: list[Row]) -> None:
+    stored = stored_facets(store_url)
+    assert stored == tagger_facets(store_url)
+    # facets belong to the posting's category, and the demo store has some of each kind
+    category = {r.id: r.category for r in rows}
+    from web.vocab import FACETS
+    assert all(FACETS[name] == category[pid] for pid, got in stored.items() for name in got)
+    assert {FACETS[name] for got in stored.values() for name in got} == {"coding",
+                                                                        "administration"}
+
+
+def test_facet_filter_and_counts_read_the_stored_facets(
+        tmp_path_factory: pytest.TempPathFactory, rows: list[Row]) -> None:
+    """Change the table, not the text: the filter and the counts follow the table (they
+    used to run the classifier's patterns over the text in SQL)."""
+    url = demo_store(tmp_path_factory)
+    stored = stored_facets(url)
+    shown = oracle(rows, {"category": "coding"})
+    gains = next(pid for pid in shown if "radiology" not in stored.get(pid, {}))
+    loses = next(pid for pid in shown if "inpatient" in stored.get(pid, {}))
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        tag_id = conn.execute(select(Tag.id).where(Tag.posting_id == gains)).scalar_one()
+        conn.execute(insert(FacetTag).values(tag_id=tag_id, facet="radiology", evidence=None))
+        conn.execute(delete(FacetTag).where(
+            FacetTag.facet == "inpatient",
+            FacetTag.tag_id == select(Tag.id).where(Tag.posting_id == loses)
+            .scalar_subquery()))
+    engine.dispose()
+    radiology = oracle(rows, {"facet": "radiology"})
+    inpatient = oracle(rows, {"facet": "inpatient"})
+    with make_client(url) as c:
+        assert set(fetch_all(c, {"facet": "radiology"})) == {*radiology, gains}
+        assert set(fetch_all(c, {"facet": "inpatient"})) == set(inpatient) - {loses}
+        counts = c.get("/api/facets").json()
+        assert counts["skipped"] == []
+        by = {v["value"]: v["count"] for v in counts["facet"]}
+        assert by["radiology"] == len(radiology) + 1
+        assert by["inpatient"] == len(inpatient) - 1
+        detail = c.get(f"/api/postings/{gains}").json()
+        assert {"name": "radiology", "evidence": None, "anchor": None} in \
+            detail["tags"]["facets"]
+
+
+def test_facet_counts_cover_the_whole_store(client: TestClient, rows: list[Row]) -> None:
+    """Stored facets cost a join: counted on any result size (the regex version gave up
+    past 5,000 postings)."""
     counts = client.get("/api/facets").json()
-    assert counts["skipped"] == ["facet"] and counts["facet"] == []
-    assert counts["total"] > 3 and counts["category"]
+    assert counts["skipped"] == []
+    by = {v["value"]: v["count"] for v in counts["facet"]}
+    for name in ("inpatient", "risk adjustment", "revenue cycle", "compliance"):
+        assert by[name] == len(oracle(rows, {"facet": name})) > 0, name
     page = client.get("/")
     assert page.status_code == 200 and 'name="facet" value="inpatient"' in page.text
+
+
+def test_store_from_before_stored_facets(tmp_path_factory: pytest.TempPathFactory,
+                                         rows: list[Row]) -> None:
+    """A store one migration behind (no facet_tags) still serves; facet filters say why
+    they cannot run, counts leave facets out, pages compute a posting's facets."""
+    url = demo_store(tmp_path_factory)
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE facet_tags"))
+    engine.dispose()
+    with make_client(url) as c:
+        assert fetch_all(c, {"category": "coding"}) == oracle(rows, {"category": "coding"})
+        response = c.get("/api/postings", params={"facet": "inpatient"})
+        assert response.status_code == 503 and "facets" in response.json()["message"]
+        counts = c.get("/api/facets").json()
+        assert counts["skipped"] == ["facet"] and counts["facet"] == [] and counts["category"]
+        posting = next(r for r in rows if has_facet(r, "inpatient") and r.duplicate_of is None)
+        facets = c.get(f"/api/postings/{posting.id}").json()["tags"]["facets"]
+        assert "inpatient" in {f["name"] for f in facets}
+        assert c.get(f"/postings/{posting.id}").status_code == 200
+
+
+def test_retag_replaces_facet_rows(tmp_path_factory: pytest.TempPathFactory,
+                                   rows: list[Row]) -> None:
+    """Tagging again leaves exactly the tagger's facets: a changed text gets its new
+    facets, a retag replaces stale and unknown rows, and no facet is stored twice."""
+    url = demo_store(tmp_path_factory)
+    stored = stored_facets(url)
+    coding = [r.id for r in rows if r.category == "coding" and r.id in stored]
+    stale = coding[0]
+    changed = next(pid for pid in coding[1:] if not {"inpatient", "cdi"} <= set(stored[pid]))
+    engine = open_store(url)
+    with engine.begin() as conn:
+        tag_id = conn.execute(select(Tag.id).where(Tag.posting_id == stale)).scalar_one()
+        conn.execute(FacetTag.__table__.update().where(FacetTag.tag_id == tag_id)
+                     .values(evidence="stale"))
+        bogus = next(name for name in ("radiology", "surgical", "emergency")
+                     if name not in stored[stale])
+        conn.execute(insert(FacetTag).values(tag_id=tag_id, facet=bogus, evidence="stale"))
+        conn.execute(Posting.__table__.update().where(Posting.id == changed).values(
+            text="Inpatient medical coder. Assign ICD-10-PCS codes and MS-DRGs, and answer "
+                 "CDI physician queries.", content_hash="changed"))
+    tagger = Tagger.load()
+    assert tag_pending(engine, tagger) == 1  # only the posting whose text changed
+    expected = tagger_facets(url)
+    after = stored_facets(url)
+    assert after[changed] == expected[changed] and {"inpatient", "cdi"} <= set(after[changed])
+    assert after[stale][bogus] == "stale"  # untouched until a retag
+    assert tag_pending(engine, tagger, retag=True) == len(rows)
+    engine.dispose()
+    assert stored_facets(url) == expected
+    assert stored_facets(url)[stale] == stored[stale]
 
 
 def test_feed_is_atom_of_the_same_search(client: TestClient, rows: list[Row]) -> None:
@@ -504,7 +626,8 @@ def test_stats_series_from_daily_stats(tmp_path_factory: pytest.TempPathFactory)
 
 
 def test_search_uses_fts5_and_sort_indexes_when_they_exist(tmp_path_factory: pytest.TempPathFactory,
-                                                rows: list[Row]) -> None:
+                                                rows: list[Row],
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
     url = demo_store(tmp_path_factory)
     engine = create_engine(url)
     with engine.begin() as conn:
@@ -523,6 +646,69 @@ def test_search_uses_fts5_and_sort_indexes_when_they_exist(tmp_path_factory: pyt
         # FTS5 query syntax in user input stays literal
         for hostile in ['"', "NEAR(a b", "title:coder OR", "*", "a AND NOT b", "^x"]:
             assert c.get("/api/postings", params={"q": hostile}).status_code == 200
+        # words matching many postings walk the sort index instead (on this small store
+        # only when told to): the same pages
+        searches = [{"q": "risk adjustment"}, {"q": "coder", "sort": "salary"},
+                    {"q": "auditors", "category": "coding", "remote": "remote"},
+                    {"q": "coding", "include_closed": "true"}]
+        fetched = [fetch_all(c, params, limit=3) for params in searches]
+        from web import queries
+        monkeypatch.setattr(queries, "WALK_MATCHES_FROM", 0)
+        assert all(fetched)
+        assert [fetch_all(c, params, limit=3) for params in searches] == fetched
+
+
+def test_migration_creates_the_indexes_the_queries_are_written_for() -> None:
+    """The web's index SQL and migration 0005's are the same statements (a migration is
+    frozen, so it keeps its own copy): an expression that drifts stops matching the index."""
+    import importlib.util
+
+    from pipeline.db import MIGRATIONS
+    from web.queries import WEB_INDEX_DDL
+
+    path = next((MIGRATIONS / "versions").glob("0005_*.py"))
+    spec = importlib.util.spec_from_file_location("migration_0005", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert tuple(module.INDEXES) == WEB_INDEX_DDL
+
+
+def test_first_pages_walk_the_indexes(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """SQLite plans of the first pages: the page's ids come from the status-led indexes in
+    either order, with no sort. (Which index serves full-text matches, and how the page's
+    rows are read, the planner decides by the store's size: bench/web_latency.py checks
+    those at 1,000,000 postings.)"""
+    from web.db import open_readonly
+    from web.queries import Dialect, Filters, list_postings
+
+    url = demo_store(tmp_path_factory)
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("ANALYZE"))
+    engine.dispose()
+    store = open_readonly(url)
+    plans: list[str] = []
+
+    def explain(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and "postings" in statement:
+            plans.append("\n".join(row[3] for row in cursor.connection.execute(
+                "EXPLAIN QUERY PLAN " + statement, parameters)))
+
+    from sqlalchemy import event
+    event.listen(store.engine, "before_cursor_execute", explain)
+    d = Dialect("sqlite")
+    with store.session() as session:
+        for f, sort, index in [
+                (Filters(category=("coding",), remote=("remote",)), "newest",
+                 "ix_postings_status_newest"),
+                (Filters(category=("coding",)), "salary", "ix_postings_status_pay"),
+                (Filters(), "salary", "ix_postings_status_pay")]:
+            plans.clear()
+            assert list_postings(session, f, d, sort=sort).postings
+            assert f"INDEX {index} (status=?)" in plans[0], plans[0]
+            assert "TEMP B-TREE" not in plans[0], plans[0]
+    store.engine.dispose()
 
 
 def test_the_app_cannot_write(store_url: str, client: TestClient) -> None:

@@ -15,7 +15,16 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from web import present, queries
-from web.api import MAX_ID, SessionDep, StoreDep, cursor_error, dialect_of, now_of, search_title
+from web.api import (
+    MAX_ID,
+    SessionDep,
+    StoreDep,
+    cursor_error,
+    dialect_of,
+    link_maker,
+    now_of,
+    search_title,
+)
 from web.params import PageParams
 from web.vocab import (
     CATEGORY_LABELS,
@@ -101,10 +110,11 @@ def browse(request: Request, params: Annotated[PageParams, Query()], store: Stor
     order = [("sort", params.sort)] if params.sort != "newest" else []
     size = [("limit", str(params.limit))] if params.limit != queries.DEFAULT_LIMIT else []
     browse_url = str(request.url_for("browse"))
+    links_of = link_maker(request)
     context = {
         "params": params,
-        "results": [{**present.summary_of(p), "page": str(request.url_for(
-            "posting_page", posting_id=p.id))} for p in page.postings],
+        "results": [{**present.summary_of(p), "page": links_of(p.id)["page"]}
+                    for p in page.postings],
         "counts": {k: v if k in ("total", "skipped") else dict(v) for k, v in counts.items()},
         "credential_options": _credential_options(counts["credential"], params.credential),
         "feed_url": _url(str(request.url_for("postings_feed")), items),
@@ -134,9 +144,9 @@ def _credential_options(counted: list[tuple[str, int]], selected: list[str]
                        404: {"description": "no such posting", "content": _HTML},
                        301: {"description": "a duplicate: Location is the canonical posting"}})
 def posting_page(request: Request, posting_id: Annotated[int, Path(ge=1, le=MAX_ID)],
-                 session: SessionDep) -> Response:
+                 store: StoreDep, session: SessionDep) -> Response:
     """A posting with every tag, the evidence highlighted in the text, and its JSON-LD."""
-    p = queries.get_posting(session, posting_id)
+    p = queries.get_posting(session, posting_id, facets=store.facet_table)
     if p is None:
         return error_page(request, 404, "Job not found",
                           "There is no job with this number. It may have been removed.")

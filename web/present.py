@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 import lxml.html
 from markupsafe import Markup
+from sqlalchemy import inspect as sa_inspect
 
 from classifier.facets import extract_facets
 from pipeline.models import Posting
@@ -92,16 +93,18 @@ class Evidence:
     """Set by `highlighted` when the sentence was found (and marked) in the description."""
 
 
-def facets_of(p: Posting) -> list[tuple[str, str]]:
-    """(facet, evidence sentence) for the posting's category, from the classifier's rules.
-
-    Facets are not stored with the tags yet, so they are computed here (cheap: patterns
-    only) for the one posting a page shows.
-    """
-    if p.tag is None or p.tag.category not in ("coding", "administration"):
+def facets_of(p: Posting) -> list[tuple[str, str | None]]:
+    """(facet, evidence sentence) as the tagger stored them. A store from before stored
+    facets (its tags have none loaded) gets them from the classifier's rules, which is
+    what the tagger runs (cheap for the one posting a page shows)."""
+    tag = p.tag
+    if tag is None:
         return []
-    found = extract_facets(p.text or "", p.title or "", p.tag.category)
-    return list(found.facets.items())
+    if "facets" not in sa_inspect(tag).unloaded:
+        return [(row.facet, row.evidence) for row in tag.facets]
+    if tag.category not in ("coding", "administration"):
+        return []
+    return list(extract_facets(p.text or "", p.title or "", tag.category).facets.items())
 
 
 def evidence_of(p: Posting) -> list[Evidence]:

@@ -1,11 +1,11 @@
 """Every filter, sort and count the API, the pages and the feed run: one place per filter.
 
 A filter is a function from the validated Filters to SQL conditions over
-`postings LEFT JOIN tags`. Listing, facet counts and the feed all build on `conditions()`, so
-a result list, its counts and its feed can never disagree. Only canonical postings are
-shown (duplicate_of IS NULL); closed ones only when asked. All values reach the database as
-bound parameters; the few dialect differences (JSON lookups, regular expressions, dates)
-are spelled out here.
+`postings LEFT JOIN tags`. Listing, facet counts and the feed all build on
+`select_postings()`, so a result list, its counts and its feed can never disagree. Only
+canonical postings are shown (duplicate_of IS NULL); closed ones only when asked. All values
+reach the database as bound parameters; the few dialect differences (JSON lookups,
+full-text search, dates) are spelled out here.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import binascii
 import json
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -37,14 +37,13 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session, contains_eager, load_only, selectinload
 
-from classifier.facets import _COMPILED as FACET_PATTERNS  # the classifier's own patterns
-from pipeline.models import CredentialTag, Posting, Tag
-from web.search import search_condition
+from pipeline.models import CredentialTag, FacetTag, Posting, Tag
+from web.db import StoreUnavailable
+from web.search import fts_hits, search_condition
 from web.vocab import CATEGORIES, FACETS, POSTED_WINDOWS, REMOTE_KINDS, REQUIREMENTS, SALARY_STEPS
 
 DEFAULT_LIMIT, MAX_LIMIT = 20, 100
 TOP_STATES, TOP_EMPLOYERS, TOP_CREDENTIALS = 60, 30, 40
-FACET_COUNT_LIMIT = 5000  # postings whose facets (a regex each) a count may scan
 NO_SALARY = -1.0
 
 
@@ -74,6 +73,12 @@ class Dialect:
 
     name: str
     fts: bool = False
+    facets: bool = True
+    """The store keeps the tagger's facets (table facet_tags, migration 0005)."""
+    walk_matches: bool = False
+    """SQLite FTS5, for one search whose words match many postings: walk the sort index and
+    test each posting against the matches, instead of sorting every match (list_postings
+    decides, see `common_words`)."""
 
 
 class CursorError(ValueError):
@@ -116,6 +121,19 @@ SORT_INDEX_DDL = (
 SORT_INDEX_DROP = ("DROP INDEX IF EXISTS ix_postings_employer",
                    "DROP INDEX IF EXISTS ix_postings_pay",
                    "DROP INDEX IF EXISTS ix_postings_newest")
+# Open postings only (the default search), newest or best paid first: status leads, so
+# the scan starts at the open ones and stops after a page, whatever the other filters (on
+# tags and credentials) skip. The raw columns of the sort key ride along because neither
+# database counts an index on an expression as covering it (PostgreSQL then reads the heap
+# for every posting it passes). Migration 0005 creates them; a test keeps that SQL and this
+# identical.
+WEB_INDEX_DDL = (
+    "CREATE INDEX IF NOT EXISTS ix_postings_status_newest ON postings "
+    "(status, (coalesce(posted_at, first_seen)), id, duplicate_of, posted_at, first_seen)",
+    "CREATE INDEX IF NOT EXISTS ix_postings_status_pay ON postings "
+    "(status, (coalesce(salary_annual_max, salary_annual_min, -1.0)), id, duplicate_of, "
+    "salary_annual_max, salary_annual_min)",
+)
 
 
 def key_of(posting: Posting, sort: str) -> Any:
@@ -177,31 +195,26 @@ def json_list_empty(column: Any, dialect: Dialect) -> ColumnElement[bool]:
 
 
 def places_have_state(state: str, dialect: Dialect) -> ColumnElement[bool]:
-    """One of the places a posting names (`locations`: [{city, state, ...}]) is in `state`."""
+    """One of the places a posting names (`locations`: [{city, state, ...}]) is in `state`.
+
+    SQLite: the JSON text must contain the code at all before json_each parses it; most
+    postings do not, and parsing every one of them was most of a state search's time."""
     if dialect.name == "postgresql":
         return cast(Posting.locations, JSONB).contains([{"state": state}])
     items = func.json_each(Posting.locations).table_valued("value")
-    return exists(select(1).select_from(items)
-                  .where(func.json_extract(items.c.value, "$.state") == state))
+    return and_(func.instr(Posting.locations, state) > 0,
+                exists(select(1).select_from(items)
+                       .where(func.json_extract(items.c.value, "$.state") == state)))
 
 
-def facet_condition(name: str, dialect: Dialect) -> ColumnElement[bool]:
-    """The posting shows facet `name` by the classifier's own pattern and category rule.
-
-    Facets are not stored yet, so this runs the pattern (classifier.facets) over title and
-    text in SQL: Python's `re` through SQLite's REGEXP, or PostgreSQL's ARE with `\\b`
-    spelled `\\y`. Replace with a JSON lookup like `remote_states` once tags keep facets.
-    """
-    category = FACETS[name]
-    pattern = FACET_PATTERNS[category][name]
-    body = func.coalesce(Posting.title, "") + "\n" + func.coalesce(Posting.text, "")
-    ignore_case = bool(pattern.flags & 2)  # re.IGNORECASE
-    if dialect.name == "postgresql":
-        return and_(Tag.category == category,
-                    body.regexp_match(pattern.pattern.replace(r"\b", r"\y"),
-                                      flags="i" if ignore_case else None))
-    return and_(Tag.category == category,
-                body.regexp_match(("(?i)" if ignore_case else "") + pattern.pattern))
+def facet_condition(names: Sequence[str], d: Dialect) -> ColumnElement[bool]:
+    """The posting's tag has one of the facets `names`, as the tagger stored them (the
+    tagger only gives a posting the facets of its own category)."""
+    if not d.facets:
+        raise StoreUnavailable("this store keeps no facets yet: upgrade it (any hcjobs "
+                               "command that writes, such as `hcjobs crawl`, migrates it)")
+    return exists(select(1).select_from(FacetTag)
+                  .where(FacetTag.tag_id == Tag.id, FacetTag.facet.in_(names)))
 
 
 # --- the filters --------------------------------------------------------------------------
@@ -261,7 +274,7 @@ def _employer(f: Filters, d: Dialect) -> list[Condition]:
 
 
 def _facet(f: Filters, d: Dialect) -> list[Condition]:
-    return [or_(*(facet_condition(n, d) for n in f.facet))] if f.facet else []
+    return [facet_condition(f.facet, d)] if f.facet else []
 
 
 def _salary(f: Filters, d: Dialect) -> list[Condition]:
@@ -280,7 +293,7 @@ def _posted(f: Filters, d: Dialect) -> list[Condition]:
 def _search(f: Filters, d: Dialect) -> list[Condition]:
     if not f.q:
         return []
-    condition = search_condition(f.q, d.name, d.fts)
+    condition = search_condition(f.q, d.name, d.fts, walk=d.walk_matches)
     return [condition] if condition is not None else []
 
 
@@ -288,7 +301,7 @@ def _status(f: Filters, d: Dialect) -> list[Condition]:
     return [] if f.include_closed else [Posting.status == "open"]
 
 
-# the order conditions are written in: cheap column tests first, the facet regex last
+# the order conditions are written in: cheap column tests first, look-ups in other tables last
 FILTERS: dict[str, Callable[[Filters, Dialect], list[Condition]]] = {
     "include_closed": _status, "category": _category, "remote": _remote,
     "salary_min": _salary, "posted_since": _posted, "state": _state, "employer": _employer,
@@ -315,8 +328,30 @@ def conditions(f: Filters, d: Dialect, skip: str | None = None) -> list[Conditio
     return out
 
 
-def _from_postings(*columns: Any) -> Select[Any]:
-    return select(*columns).select_from(Posting).outerjoin(Tag, Tag.posting_id == Posting.id)
+def select_postings(f: Filters, d: Dialect, *columns: Any, skip: str | None = None
+                    ) -> Select[Any]:
+    """SELECT `columns` FROM postings LEFT JOIN tags WHERE every condition of `f` (but
+    the one named `skip`)."""
+    return (select(*columns).select_from(Posting).outerjoin(Tag, Tag.posting_id == Posting.id)
+            .where(*conditions(f, d, skip)))
+
+
+# A search whose words match more postings than this (SQLite FTS5) walks the sort index
+# and stops after a page; one matching fewer fetches and sorts its matches. Either costs a
+# few ms at 1M postings around this size: the walk grows with how rare the words are, the
+# sort with how common.
+WALK_MATCHES_FROM = 2000
+
+
+def common_words(session: Session, f: Filters, d: Dialect) -> bool:
+    """The search's words match more than WALK_MATCHES_FROM postings (SQLite FTS5 only;
+    counting stops there, so this costs at most a ms or two)."""
+    if not (f.q and d.name == "sqlite" and d.fts):
+        return False
+    hits = fts_hits(f.q, limit=WALK_MATCHES_FROM + 1)
+    if hits is None:
+        return False
+    return (session.scalar(select(func.count()).select_from(hits)) or 0) > WALK_MATCHES_FROM
 
 
 # --- listing ------------------------------------------------------------------------------
@@ -337,6 +372,7 @@ TAG_COLUMNS = (Tag.id, Tag.posting_id, Tag.category, Tag.category_scores, Tag.re
                Tag.tagged_at)
 CREDENTIAL_COLUMNS = (CredentialTag.id, CredentialTag.tag_id, CredentialTag.code,
                       CredentialTag.requirement, CredentialTag.evidence)
+FACET_COLUMNS = (FacetTag.id, FacetTag.tag_id, FacetTag.facet, FacetTag.evidence)
 
 
 @dataclass
@@ -348,6 +384,21 @@ class Page:
     sort: str
     limit: int
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _page_order(key: ColumnElement[Any], f: Filters, d: Dialect, sort: str
+                ) -> ColumnElement[Any]:
+    """The ORDER BY key of a page's ids.
+
+    PostgreSQL, full-text search by pay: `key + 0`, which no index has, so the matches come
+    from the GIN index (one heap visit each) and are sorted. Given the pay index instead,
+    PostgreSQL walks it from the top computing each posting's tsvector (a quarter of a ms
+    apiece), trusting that matches turn up early; but pay and wording go together (the
+    best paid are executives), and a search for coding words then ran for seconds.
+    """
+    if sort == "salary" and f.q and d.name == "postgresql":
+        return key + 0
+    return key
 
 
 def list_postings(session: Session, f: Filters, d: Dialect, *, sort: str = "newest",
@@ -364,19 +415,28 @@ def list_postings(session: Session, f: Filters, d: Dialect, *, sort: str = "newe
     if not 1 <= limit <= MAX_LIMIT:
         raise ValueError(f"limit must be 1..{MAX_LIMIT}")
     key = sort_key(sort)
-    stmt = (select(Posting).outerjoin(Tag, Tag.posting_id == Posting.id)
-            .where(*conditions(f, d))
-            .order_by(key.desc(), Posting.id.desc())
+    if common_words(session, f, d):
+        d = replace(d, walk_matches=True)
+    # the page's ids first, from the indexes alone where the filters allow; then only
+    # those rows are read (a sort over many matches then carries ids, not whole rows)
+    page = (select_postings(f, d, Posting.id)
+            .order_by(_page_order(key, f, d, sort).desc(), Posting.id.desc())
             .limit(limit + 1)
+            .correlate(None))
+    if cursor:
+        after_key, after_id = decode_cursor(cursor, sort)
+        page = page.where(tuple_(key, Posting.id) < tuple_(literal(after_key, key.type),
+                                                           literal(after_id)))
+    # no ORDER BY here: given one, SQLite may walk a whole sort index testing `id IN page`
+    # instead of fetching the page's rows by id; the page is sorted below
+    stmt = (select(Posting).outerjoin(Tag, Tag.posting_id == Posting.id)
+            .where(Posting.id.in_(page))
             .options(load_only(*columns, raiseload=True),
                      contains_eager(Posting.tag).load_only(*TAG_COLUMNS, raiseload=True),
                      contains_eager(Posting.tag).selectinload(Tag.credentials)
                      .load_only(*CREDENTIAL_COLUMNS, raiseload=True)))
-    if cursor:
-        after_key, after_id = decode_cursor(cursor, sort)
-        stmt = stmt.where(tuple_(key, Posting.id) < tuple_(literal(after_key, key.type),
-                                                           literal(after_id)))
-    rows = list(session.scalars(stmt).unique())
+    rows = sorted(session.scalars(stmt).unique(), key=lambda p: (key_of(p, sort), p.id),
+                  reverse=True)
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = encode_cursor(sort, key_of(rows[-1], sort), rows[-1].id) \
@@ -384,25 +444,28 @@ def list_postings(session: Session, f: Filters, d: Dialect, *, sort: str = "newe
     return Page(rows, next_cursor, sort, limit)
 
 
-def get_posting(session: Session, posting_id: int) -> Posting | None:
-    """One posting with its tag and credentials (duplicates and closed ones too: the caller
-    decides how to show them)."""
+def get_posting(session: Session, posting_id: int, *, facets: bool = True) -> Posting | None:
+    """One posting with its tag, credentials and (when the store keeps them: `facets`)
+    facets; duplicates and closed ones too: the caller decides how to show them."""
     if not -2**63 <= posting_id < 2**63:
         return None
-    stmt = (select(Posting).where(Posting.id == posting_id)
-            .options(load_only(*SUMMARY_COLUMNS, Posting.html, Posting.text, raiseload=True),
-                     selectinload(Posting.tag).load_only(*TAG_COLUMNS, raiseload=True),
-                     selectinload(Posting.tag).selectinload(Tag.credentials)
-                     .load_only(*CREDENTIAL_COLUMNS, raiseload=True)))
-    return session.scalars(stmt).first()
+    tag = selectinload(Posting.tag)
+    options = [load_only(*SUMMARY_COLUMNS, Posting.html, Posting.text, raiseload=True),
+               tag.load_only(*TAG_COLUMNS, raiseload=True),
+               tag.selectinload(Tag.credentials).load_only(*CREDENTIAL_COLUMNS, raiseload=True)]
+    if facets:
+        options.append(tag.selectinload(Tag.facets).load_only(*FACET_COLUMNS, raiseload=True))
+    return session.scalars(select(Posting).where(Posting.id == posting_id)
+                           .options(*options)).first()
 
 
 # --- facet counts -------------------------------------------------------------------------
 
-def _grouped(session: Session, column: Any, conds: list[Condition], top: int | None = None,
-             count: Any = None) -> list[tuple[str, int]]:
-    n = count if count is not None else func.count()
-    stmt = (_from_postings(column, n).where(*conds, column.is_not(None))
+def _grouped(session: Session, f: Filters, d: Dialect, column: Any, skip: str,
+             top: int | None = None) -> list[tuple[str, int]]:
+    """(value, postings) of `column` under every filter of `f` but `skip`, most first."""
+    n = func.count()
+    stmt = (select_postings(f, d, column, n, skip=skip).where(column.is_not(None))
             .group_by(column).order_by(n.desc(), column))
     if top:
         stmt = stmt.limit(top)
@@ -421,67 +484,59 @@ def facet_counts(session: Session, f: Filters, d: Dialect, now: datetime) -> dic
     shows how many hybrid jobs there are (what a checkbox would add), while the other
     dimensions narrow to the selection.
     """
-    total = session.scalar(_from_postings(func.count()).where(*conditions(f, d))) or 0
-    out: dict[str, Any] = {"total": int(total)}
-    out["category"] = _zero_filled(
-        CATEGORIES, _grouped(session, Tag.category, conditions(f, d, "category")))
-    out["remote"] = _zero_filled(
-        REMOTE_KINDS, _grouped(session, Tag.remote, conditions(f, d, "remote")))
+    total = session.scalar(select_postings(f, d, func.count())) or 0
+    out: dict[str, Any] = {"total": int(total), "skipped": []}
+    out["category"] = _zero_filled(CATEGORIES, _grouped(session, f, d, Tag.category,
+                                                        "category"))
+    out["remote"] = _zero_filled(REMOTE_KINDS, _grouped(session, f, d, Tag.remote, "remote"))
 
-    base = conditions(f, d, "credential")
-    cred_where = list(base)
-    if f.requirement:
-        cred_where.append(CredentialTag.requirement == f.requirement)
     distinct = func.count(func.distinct(Posting.id))
-    stmt = (_from_postings(CredentialTag.code, distinct)
+    stmt = (select_postings(f, d, CredentialTag.code, distinct, skip="credential")
             .join(CredentialTag, CredentialTag.tag_id == Tag.id)
-            .where(*cred_where).group_by(CredentialTag.code)
+            .group_by(CredentialTag.code)
             .order_by(distinct.desc(), CredentialTag.code).limit(TOP_CREDENTIALS))
+    if f.requirement:
+        stmt = stmt.where(CredentialTag.requirement == f.requirement)
     out["credential"] = [(str(c), int(n)) for c, n in session.execute(stmt)]
-    req_where = [*base]
-    if f.credential:
-        req_where.append(CredentialTag.code.in_(f.credential))
-    stmt = (_from_postings(CredentialTag.requirement, distinct)
+    stmt = (select_postings(f, d, CredentialTag.requirement, distinct, skip="credential")
             .join(CredentialTag, CredentialTag.tag_id == Tag.id)
-            .where(*req_where).group_by(CredentialTag.requirement))
+            .group_by(CredentialTag.requirement))
+    if f.credential:
+        stmt = stmt.where(CredentialTag.code.in_(f.credential))
     out["requirement"] = _zero_filled(REQUIREMENTS,
                                       [(str(r), int(n)) for r, n in session.execute(stmt)])
 
-    out["state"] = _grouped(session, Posting.state, conditions(f, d, "state"), TOP_STATES)
-    out["employer"] = _grouped(session, Posting.company, conditions(f, d, "employer"),
-                               TOP_EMPLOYERS)
-    # facets run a pattern over each posting's text (they are not stored): counted only
-    # when that stays cheap, else left out and named in "skipped"
-    facet_base = conditions(f, d, "facet")
-    out["skipped"] = []
-    scanned = total if not f.facet else \
-        session.scalar(_from_postings(func.count()).where(*facet_base)) or 0
-    if scanned <= FACET_COUNT_LIMIT:
-        out["facet"] = _sums(session, facet_base,
-                             {name: facet_condition(name, d) for name in FACETS})
-    else:
+    out["state"] = _grouped(session, f, d, Posting.state, "state", TOP_STATES)
+    out["employer"] = _grouped(session, f, d, Posting.company, "employer", TOP_EMPLOYERS)
+    if d.facets:  # one row per (tag, facet): a count per facet is a join and a GROUP BY
+        stmt = (select_postings(f, d, FacetTag.facet, func.count(), skip="facet")
+                .join(FacetTag, FacetTag.tag_id == Tag.id).group_by(FacetTag.facet))
+        out["facet"] = _zero_filled(list(FACETS),
+                                    [(str(n), int(c)) for n, c in session.execute(stmt)])
+    else:  # a store from before stored facets: say so rather than count nothing
         out["facet"], out["skipped"] = [], ["facet"]
     pay = annual_pay()
     usd = or_(Posting.salary_currency.is_(None), Posting.salary_currency == "USD")
-    out["salary_min"] = _sums(session, conditions(f, d, "salary_min"),
+    out["salary_min"] = _sums(session, select_postings(f, d, skip="salary_min"),
                               {str(step): and_(pay >= step, usd) for step in SALARY_STEPS})
     posted = posted_key()
     out["posted_since"] = _sums(
-        session, conditions(f, d, "posted_since"),
+        session, select_postings(f, d, skip="posted_since"),
         {window: posted >= now - timedelta(days=int(window[:-1])) for window in POSTED_WINDOWS})
     out["status"] = _zero_filled(("open", "closed"), _grouped(
-        session, Posting.status, conditions(f, d, "include_closed")))
+        session, f, d, Posting.status, "include_closed"))
     return out
 
 
-def _sums(session: Session, conds: list[Condition],
+def _sums(session: Session, base: Select[Any],
           named: dict[str, Condition]) -> list[tuple[str, int]]:
-    """How many rows meet each named condition: one scan for all of them."""
+    """How many rows of `base` (a select_postings without columns) meet each named
+    condition: one scan for all of them."""
     if not named:
         return []
     columns = [func.coalesce(func.sum(case((cond, 1), else_=0)), 0).label(f"c{i}")
                for i, cond in enumerate(named.values())]
-    row = session.execute(_from_postings(*columns).where(*conds)).one()
+    row = session.execute(base.add_columns(*columns)).one()
     return [(name, int(row[i])) for i, name in enumerate(named)]
 
 

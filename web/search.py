@@ -14,7 +14,17 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, literal_column, or_, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Subquery,
+    and_,
+    func,
+    literal_column,
+    or_,
+    select,
+    text,
+)
 
 from pipeline.models import Posting
 
@@ -60,11 +70,32 @@ def _escape_like(word: str) -> str:
     return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def search_condition(q: str, dialect: str, fts: bool) -> ColumnElement[bool] | None:
+def _fts_match(words: list[str]) -> str:
+    """An FTS5 query asking for every word; each quoted, so MATCH syntax stays literal."""
+    return " ".join(f'"{w}"' for w in words)
+
+
+def fts_hits(q: str, limit: int | None = None) -> Subquery | None:
+    """SQLite FTS5: the ids (column `id`) of the postings matching every word of `q` (at
+    most `limit` of them); None when `q` has no word to look for."""
+    words = terms(q)
+    if not words:
+        return None
+    hits: Select[Any] = (
+        select(literal_column("rowid").label("id")).select_from(text("postings_fts"))
+        .where(literal_column("postings_fts").op("MATCH")(_fts_match(words))))
+    return (hits.limit(limit) if limit is not None else hits).subquery("fts_hits")
+
+
+def search_condition(q: str, dialect: str, fts: bool, walk: bool = False
+                     ) -> ColumnElement[bool] | None:
     """Postings matching every word of `q`; None when `q` has no word to look for.
 
     `fts` says the SQLite FTS5 table exists. User text only ever reaches the database as a
     bound parameter; for FTS5 each word is quoted, so MATCH syntax in `q` stays literal.
+    `walk` (FTS5, words matching many postings): spell the test `id + 0 IN (matches)`, so
+    SQLite keeps walking the sort index and tests each posting against the matches (kept
+    in memory) rather than fetching and sorting every match.
     """
     words = terms(q)
     if not words:
@@ -74,10 +105,9 @@ def search_condition(q: str, dialect: str, fts: bool) -> ColumnElement[bool] | N
         return vector.op("@@")(func.websearch_to_tsquery(literal_column("'english'::regconfig"),
                                                          " ".join(words)))
     if dialect == "sqlite" and fts:
-        match = " ".join(f'"{w}"' for w in words)
         hits: Select[Any] = select(literal_column("rowid")).select_from(text("postings_fts")).where(
-            literal_column("postings_fts").op("MATCH")(match))
-        return Posting.id.in_(hits)
+            literal_column("postings_fts").op("MATCH")(_fts_match(words)))
+        return (Posting.id + 0).in_(hits) if walk else Posting.id.in_(hits)
     return and_(*(or_(*(column.ilike(f"%{_escape_like(w)}%", escape="\\")
                         for column in (Posting.title, Posting.company, Posting.text)))
                   for w in words))
