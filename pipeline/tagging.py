@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Engine, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
 
 from classifier.tagger import Tagger
 from pipeline.db import session_scope
@@ -13,6 +14,8 @@ from pipeline.models import CredentialTag, FacetTag, Posting, Tag
 from pipeline.store import utcnow
 
 BATCH = 500
+# Batches read again after another process tagged some of their postings first.
+CONFLICT_RETRIES = 20
 
 
 def tag_pending(engine: Engine, tagger: Tagger, *, retag: bool = False) -> int:
@@ -20,33 +23,53 @@ def tag_pending(engine: Engine, tagger: Tagger, *, retag: bool = False) -> int:
 
     `retag` re-tags everything. Each batch commits on its own, so an interruption keeps the
     batches already done. Returns how many postings were tagged.
+
+    Runs that end together tag at the same time (the scheduler runs sources side by side):
+    when another process stored a tag for one of this batch's postings first, the batch
+    is rolled back and read again, and the postings tagged meanwhile are no longer pending.
     """
     total = 0
     last_id = 0
+    conflicts = 0
     while True:
-        with session_scope(engine) as session:
-            query = (
-                select(Posting)
-                .outerjoin(Tag, Tag.posting_id == Posting.id)
-                .where(Posting.id > last_id)
-                .options(selectinload(Posting.tag).selectinload(Tag.credentials),
-                         selectinload(Posting.tag).selectinload(Tag.facets))
-                .order_by(Posting.id)
-                .limit(BATCH)
-            )
-            if not retag:
-                query = query.where(or_(Tag.id.is_(None),
-                                        Tag.content_hash != Posting.content_hash,
-                                        Tag.model_version != tagger.version))
-            postings = list(session.scalars(query))
-            if not postings:
-                return total
-            last_id = postings[-1].id
-            results = tagger.tag([_input(p) for p in postings])
-            now = utcnow()
-            for posting, result in zip(postings, results, strict=True):
-                _apply(posting, result, now)
-            total += len(postings)
+        try:
+            with session_scope(engine) as session:
+                tagged, batch_last = _tag_batch(session, tagger, last_id, retag)
+        except IntegrityError:
+            conflicts += 1
+            if conflicts > CONFLICT_RETRIES:
+                raise
+            continue
+        if not tagged:
+            return total
+        total += tagged
+        last_id = batch_last
+
+
+def _tag_batch(session: Session, tagger: Tagger, after_id: int, retag: bool) -> tuple[int, int]:
+    """Tag the next batch of pending postings after `after_id`: (how many, last id)."""
+    query = (
+        select(Posting)
+        .outerjoin(Tag, Tag.posting_id == Posting.id)
+        .where(Posting.id > after_id)
+        .options(selectinload(Posting.tag).selectinload(Tag.credentials),
+                 selectinload(Posting.tag).selectinload(Tag.facets))
+        .order_by(Posting.id)
+        .limit(BATCH)
+    )
+    if not retag:
+        query = query.where(or_(Tag.id.is_(None),
+                                Tag.content_hash != Posting.content_hash,
+                                Tag.model_version != tagger.version))
+    postings = list(session.scalars(query))
+    if not postings:
+        return 0, after_id
+    results = tagger.tag([_input(p) for p in postings])
+    now = utcnow()
+    for posting, result in zip(postings, results, strict=True):
+        _apply(posting, result, now)
+    session.flush()  # a tag another process stored first fails here, inside the batch
+    return len(postings), postings[-1].id
 
 
 def _input(posting: Posting) -> dict[str, Any]:
