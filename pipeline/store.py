@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import threading
 from collections import deque
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -210,13 +211,17 @@ def ingest_batches(
 
 
 def prepare_pool(workers: int) -> ProcessPoolExecutor:
-    """Worker processes for prepare_items, started from a fork server where there is one.
+    """Worker processes for prepare_items.
 
-    Not plain fork: the crawl process runs threads (Twisted's, the resolver's), and a fork
-    of a threaded process can inherit a lock held by another thread and hang. The server
-    imports the store once; each worker is then a cheap fork of it.
+    Forked when this process runs no other thread (an import, a bench): the cheapest start.
+    Otherwise (the crawl process runs Twisted's and the resolver's threads) they come from a
+    fork server, since a fork of a threaded process can inherit a lock another thread held
+    and hang; the server imports the store once and each worker is a fork of it.
     """
-    if "forkserver" not in mp.get_all_start_methods():
+    methods = mp.get_all_start_methods()
+    if "fork" in methods and threading.active_count() == 1:
+        return ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork"))
+    if "forkserver" not in methods:
         return ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"))
     context = mp.get_context("forkserver")
     context.set_forkserver_preload(["pipeline.store"])
