@@ -99,6 +99,9 @@ CONCURRENT_ITEMS = 1
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
 LOG_LEVEL = "WARNING"
+# A dropped item (no id, no title) is one INFO line (source, external id, reason), not a
+# WARNING with the whole item printed: drops are counted in the run's stats (drop/<reason>).
+LOG_FORMATTER = "crawler.logformatter.HcjobsLogFormatter"
 
 ITEM_PIPELINES = {
     "crawler.pipelines.ValidatePipeline": 100,

@@ -10,13 +10,19 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
 from pipeline.logs import FORMAT_ENV, FORMATS, setup_logging
 
+if TYPE_CHECKING:
+    from pipeline.demo.board import SavedSources
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+BOARD_PORT = 8765
+PAST_DUE = 90.0
+"""Seconds a job's next run may lie in the past before `status` says no scheduler runs."""
 LOG_FORMAT_HELP = (f"logs on stderr as text or JSON lines, for this command and the crawl "
                    f"processes it starts (default: ${FORMAT_ENV} or text)")
 log = logging.getLogger("hcjobs.cli")
@@ -54,10 +60,16 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Serve the bundled demo job board on localhost until "
                                    "Ctrl-C, and write a sources file whose entries crawl it on "
                                    "a schedule: a sandbox for `hcjobs schedule`.")
-    p.add_argument("--port", type=int, default=8765)
-    p.add_argument("--sources-out", type=Path, default=Path("demo-sources.toml"))
+    p.add_argument("--port", type=int, default=BOARD_PORT,
+                   help=f"port to serve on (default {BOARD_PORT}: the same every time, so the "
+                        "sources file written once stays valid)")
+    p.add_argument("--sources-out", type=Path, default=Path("demo-sources.toml"),
+                   help="sources file to write (default demo-sources.toml); an existing one "
+                        "with your edits is kept")
     p.add_argument("--schedule", default="* * * * *", help="cron for every entry (default: "
                                                             "every minute)")
+    p.add_argument("--force", action="store_true",
+                   help="overwrite --sources-out even when it has your edits")
 
     p = sub.add_parser("crawl", help="run sources once (all enabled ones, or --source NAME)",
                        description="Crawl sources now, store what they list, tag new and "
@@ -81,11 +93,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seconds late a run may still start (missed runs run once)")
     p.add_argument("--poll", type=float, default=5.0,
                    help="seconds between checks of the sources file for changes")
+    p.add_argument("--log-level", default="INFO",
+                   help="level of the scheduler's own messages (default INFO: start, sources "
+                        "file changes, stop, alerts; DEBUG adds tracebacks); the crawls' "
+                        "Scrapy messages stay at WARNING")
 
     p = sub.add_parser("status", help="what is going on: next runs, failures, open postings",
-                       description="Per source: next scheduled run, last run, last success, "
+                       description="Per source of the sources file (and any other with "
+                                   "runs): next scheduled run, last run, last success, "
                                    "current problems; then open postings by category.")
     _db_options(p)
+    _sources_option(p)
 
     p = sub.add_parser("runs", help="crawl history: status, counts and errors per run",
                        description="List recent crawl runs, newest first.")
@@ -176,8 +194,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        setup_logging(args.log_format)
-    except ValueError as exc:  # a bad $HCJOBS_LOG_FORMAT (the option itself is checked)
+        # hcjobs' own INFO records (scheduler events, recovery notices) are for the operator
+        # of schedule and crawl; libraries stay at WARNING
+        setup_logging(args.log_format, own_level=args.log_level if args.command == "schedule"
+                      else "INFO" if args.command == "crawl" else None)
+    except ValueError as exc:  # a bad $HCJOBS_LOG_FORMAT or `schedule --log-level`
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     handler = COMMANDS[args.command]
@@ -279,6 +300,8 @@ def run_note(run: Any) -> str:
     problems = [p.get("message", p.get("check", "")) for p in monitors.get("problems", [])]
     reasons = [run.error] if run.error else []
     reasons += [p for p in problems if p and not (run.error and run.error in p)]  # said once
+    if monitors.get("skipped"):  # interrupted by the operator's stop: say why no alert
+        reasons.append(str(monitors["skipped"]))
     note = "; ".join(reasons) or summary_line(run.stats)
     return note or ("no reason recorded" if run.status in ("failed", "interrupted") else "")
 
@@ -382,17 +405,28 @@ def _print_summary(engine: Any) -> None:
 
 
 def cmd_board(args: argparse.Namespace) -> int:
-    from pipeline.demo.board import DemoBoard, demo_sources, write_sources
+    from pipeline.demo.board import DemoBoard, save_sandbox_sources
 
     board = DemoBoard(port=args.port)
-    board.start()
-    entries = [{**e, "schedule": args.schedule} for e in demo_sources(board.board, board.url)]
-    write_sources(args.sources_out, entries)
-    print(f"Demo board at {board.url}; {len(entries)} sources written to {args.sources_out}.\n"
-          f"In another terminal: hcjobs schedule --sources {args.sources_out}\n"
-          "Break a source by changing its `board` (or `base_url`) in that file; restore it to "
-          "see the recovery. Ctrl-C stops the board.")
     try:
+        board.start()
+    except OSError as exc:
+        print(f"error: cannot serve the demo board on port {args.port}: "
+              f"{exc.strerror or exc} (another `hcjobs board` running? --port N)",
+              file=sys.stderr)
+        return EXIT_USAGE
+    out = args.sources_out
+    try:
+        saved = save_sandbox_sources(out, board.board, board.url, args.schedule,
+                                     force=args.force)
+        print(f"Demo board at {board.url}. {_saved_message(saved, out, board.url)}\n"
+              "In other terminals (each command of the walk-through reads this file):\n"
+              f"  export HCJOBS_SOURCES={out}\n"
+              "  hcjobs schedule                # crawls each source on its schedule\n"
+              "  hcjobs runs; hcjobs status     # watch them fill in\n"
+              "Break a source by changing its `board` (greenhouse) or `base_url` (jsonld) in "
+              "that file, or stop this board; undo it to see the recovery. Ctrl-C stops the "
+              "board.", flush=True)
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
@@ -402,17 +436,31 @@ def cmd_board(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_crawl(args: argparse.Namespace) -> int:
-    from classifier.tagger import Tagger
-    from pipeline.crawl import run_crawl
-    from pipeline.lifecycle import expire_postings
-    from pipeline.monitors import check_runs, load_notifiers
-    from pipeline.sources import SourceError, default_sources_path, load_sources, select_sources
-    from pipeline.stats import update_daily_stats
-    from pipeline.tagging import tag_pending
+def _saved_message(saved: SavedSources, path: Path, url: str) -> str:
+    """What `hcjobs board` did with an existing sources file, and what to do about it."""
+    if saved.outcome == "written":
+        return f"{saved.sources} sources written to {path}."
+    if saved.outcome == "unchanged":
+        return f"{path} already lists its {saved.sources} sources: left as it is."
+    if saved.outcome == "updated":
+        return (f"{path} was as an earlier `hcjobs board` wrote it, for another port or "
+                f"schedule: rewritten for {url}.")
+    note = "" if saved.points_here else (
+        f"\nWarning: its sources do not point at this board ({url}): they will fail until "
+        "their base_url says this address, or the board runs on their port again.")
+    return (f"{path} has your edits (it differs from the board's sources): kept as it is; "
+            f"`--force` overwrites it with the board's {saved.sources} sources.{note}")
 
+
+def cmd_crawl(args: argparse.Namespace) -> int:
+    from pipeline.crawl import run_crawl
+    from pipeline.monitors import load_notifiers
+    from pipeline.schedule import after_crawl
+    from pipeline.sources import SourceError, default_sources_path, load_sources, select_sources
+
+    file = args.sources or default_sources_path()
     try:
-        entries = select_sources(load_sources(args.sources), args.source)
+        entries = select_sources(load_sources(file), args.source, file)
     except SourceError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -423,16 +471,13 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     with CrawlProgress() as progress:
         result = run_crawl(engine, url, entries, timeout=args.timeout, log_level=args.log_level,
                            echo_log=True, progress=progress)
-    expire_postings(engine)
-    tagged = tag_pending(engine, Tagger.load())
-    update_daily_stats(engine)
-    check_runs(engine, result.run_ids, load_notifiers(args.sources or default_sources_path()))
+    done = after_crawl(engine, result.run_ids, load_notifiers(file))
     _print_runs(engine, result.run_ids)
-    print(f"Tagged {tagged} new or changed postings.")
+    print(f"Tagged {done.tagged} new or changed postings.")
     if result.exit_code != 0:  # its own log lines were passed on above
         log.error("crawl process ended with status %s", result.exit_code)
     ok = all(r.status == "ok" for _, r in _runs_of(engine, result.run_ids))
-    return EXIT_OK if ok else EXIT_FAILED
+    return EXIT_OK if ok and not done.failed else EXIT_FAILED
 
 
 def cmd_schedule(args: argparse.Namespace) -> int:
@@ -454,26 +499,97 @@ def cmd_schedule(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from pipeline.opstatus import source_status
+    from pipeline.db import has_schema, make_engine
+    from pipeline.sources import SourceError, default_sources_path, load_sources
     from pipeline.summary import store_stats
 
-    engine = _existing_store(args, "`hcjobs demo` or `hcjobs crawl`")
-    if engine is None:
+    file = args.sources or default_sources_path()
+    entries: dict[str, dict[str, Any]] | None
+    try:
+        entries = {e["name"]: e for e in load_sources(file)}
+    except SourceError as exc:  # still show what the store knows
+        print(f"warning: sources file not read: {exc}", file=sys.stderr)
+        entries = None
+    engine = make_engine(args.db)
+    store = has_schema(engine)
+    if not store and not entries:
+        print("no store yet: start `hcjobs schedule` or run `hcjobs crawl` first",
+              file=sys.stderr)
         return EXIT_FAILED
-    rows = source_status(engine)
+    rows = _status_rows(engine if store else None, entries)
     print(f"{'source':<28} {'next run (UTC)':<17} {'last run':<12} {'last success (UTC)':<18} "
           "problems")
     for row in rows:
-        print(f"{row['source']:<28} {row['next_run'] or '-':<17} {row['last_status'] or '-':<12} "
+        print(f"{row['source']:<28} {row['next_run']:<17} {row['last_status'] or '-':<12} "
               f"{row['last_success'] or '-':<18} {'; '.join(row['problems']) or '-'}")
-    failing = [r["source"] for r in rows if r["problems"]]
-    print(f"\n{len(failing)} of {len(rows)} sources need attention"
+    if any(row["next_run"].startswith("~") for row in rows):
+        print("~ from its cron expression: no scheduler has a job for it yet "
+              "(`hcjobs schedule` adds one)")
+    if any(row["next_run"].endswith("!") for row in rows):
+        print("! past due: no scheduler is running on this database (`hcjobs schedule`)")
+    watched = [r for r in rows if r["watched"]]
+    failing = [r["source"] for r in watched if r["problems"]]
+    print(f"\n{len(failing)} of {len(watched)} sources need attention"
           + (f": {', '.join(failing)}" if failing else "."))
+    if not store:
+        print(f"no runs yet: the store ({engine.url.render_as_string()}) is created by "
+              "`hcjobs schedule` or `hcjobs crawl`")
+        return EXIT_OK
     stats = store_stats(engine)
     print("open postings by category: " + ", ".join(
         f"{c} {n}" for c, n in stats["by_category"].items()) + f" (total "
           f"{stats['postings']['open']})")
     return EXIT_OK
+
+
+def _status_rows(engine: Any, entries: dict[str, dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """One row per source of the sources file and per source with runs, by name.
+
+    next_run: from the scheduler's job store (! when past), else (~) from the entry's
+    cron, "disabled", or "not in file" for a source that has runs but no entry. `watched`:
+    an enabled entry (any source when the file could not be read), whose problems need
+    attention. A source whose last run the operator's stop interrupted shows the problems
+    it had before.
+    """
+    from pipeline.monitors import stopped_sources
+    from pipeline.opstatus import _next_runs, source_status  # job store: sources not run yet
+
+    known = {r["source"]: r for r in source_status(engine)} if engine is not None else {}
+    next_runs = _next_runs(engine) if engine is not None else {}
+    stopped = stopped_sources(engine) if engine is not None else {}
+    rows = []
+    for name in sorted(set(known) | set(entries or {})):
+        row = {"last_status": None, "last_success": None, "problems": [],
+               **known.get(name, {}), "source": name}
+        if name in stopped:
+            row["problems"] = stopped[name]
+        entry = entries.get(name) if entries is not None else None
+        row["watched"] = entries is None or bool(entry and entry["enabled"])
+        row["next_run"] = _next_run_cell(entry, next_runs.get(name), entries is not None)
+        rows.append(row)
+    return rows
+
+
+def _next_run_cell(entry: dict[str, Any] | None, scheduled: float | None,
+                   file_read: bool) -> str:
+    from datetime import UTC, datetime
+
+    from pipeline.schedule import cron_trigger
+
+    def fmt(when: datetime) -> str:
+        return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+
+    if entry is None and file_read:
+        return "not in file"
+    if entry is not None and not entry["enabled"]:
+        return "disabled"
+    if scheduled is not None:  # a running scheduler keeps it ahead of the clock
+        late = time.time() - scheduled > PAST_DUE
+        return fmt(datetime.fromtimestamp(scheduled, UTC)) + ("!" if late else "")
+    if entry is not None and entry.get("schedule"):
+        when = cron_trigger(str(entry["schedule"])).get_next_fire_time(None, datetime.now(UTC))
+        return f"~{fmt(when)}" if when is not None else "-"
+    return "-"
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
@@ -646,7 +762,7 @@ def cmd_sources(args: argparse.Namespace) -> int:
             return _set_enabled(names, args.action == "enable", args.sources)
         entries = load_sources(args.sources)
         if names:
-            entries = select_sources(entries, names)
+            entries = select_sources(entries, names, args.sources or default_sources_path())
     except SourceError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE

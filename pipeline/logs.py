@@ -21,6 +21,9 @@ from typing import Any
 FORMAT_ENV = "HCJOBS_LOG_FORMAT"
 FORMATS = ("text", "json")
 DEFAULT_LEVEL = "WARNING"
+OWN_LOGGER = "hcjobs"
+"""The parent of hcjobs' own loggers (hcjobs.schedule, hcjobs.alerts...), whose routine INFO
+records an operator wants to see while library noise (Scrapy, APScheduler) stays quieter."""
 # Attributes every LogRecord has; anything else on a record came in through `extra=`.
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
 
@@ -58,6 +61,9 @@ def record_extras(record: logging.LogRecord) -> dict[str, Any]:
             continue
         if key == "spider":
             extras.update(_spider_fields(value))
+        elif key == "item":  # Scrapy attaches the whole item to drop records: too long
+            if getattr(value, "external_id", None) is not None:
+                extras["external_id"] = _jsonable(value.external_id)
         elif key == "crawler":  # Scrapy's other context object: keep its spider's fields
             spider = getattr(value, "spider", None)
             if spider is not None:
@@ -121,22 +127,51 @@ class _StderrHandler(logging.StreamHandler):
         super().emit(record)
 
 
-def setup_logging(fmt: str | None = None, level: str | int = DEFAULT_LEVEL) -> str:
-    """Send log records to stderr in `fmt` (see log_format) at `level`; returns the format.
+def _level(value: str | int) -> int:
+    """A level number from a name ("info") or a number; ValueError for an unknown name."""
+    if isinstance(value, int):
+        return value
+    try:
+        return logging.getLevelNamesMapping()[value.strip().upper()]
+    except KeyError:
+        raise ValueError(f"unknown log level {value!r} (DEBUG, INFO, WARNING, ERROR)") from None
+
+
+class _Threshold(logging.Filter):
+    """Passes hcjobs' own records from `own` up, everything else from `other` up: the
+    handler's level alone cannot, since Scrapy sets its own loggers to DEBUG."""
+
+    def __init__(self, other: int, own: int) -> None:
+        super().__init__()
+        self.other, self.own = other, own
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        mine = record.name == OWN_LOGGER or record.name.startswith(OWN_LOGGER + ".")
+        return record.levelno >= (self.own if mine else self.other)
+
+
+def setup_logging(fmt: str | None = None, level: str | int = DEFAULT_LEVEL,
+                  own_level: str | int | None = None) -> str:
+    """Send log records to stderr in `fmt` (see log_format) at `level`, and hcjobs' own
+    records (the `hcjobs` loggers) from `own_level` when given; returns the format chosen.
 
     Replaces the handler an earlier call installed (never other handlers, such as a test
     runner's) and exports the format to the environment, so crawl processes started from
-    here log the same way. Returns the format chosen.
+    here log the same way.
     """
     chosen = log_format(fmt)
+    other = _level(level)
+    own = other if own_level is None else _level(own_level)
     os.environ[FORMAT_ENV] = chosen
     root = logging.getLogger()
     for handler in [h for h in root.handlers if isinstance(h, _StderrHandler)]:
         root.removeHandler(handler)
     handler = _StderrHandler()
     handler.setFormatter(JsonFormatter() if chosen == "json" else TextFormatter())
-    # on the handler too: Scrapy sets its own loggers to DEBUG, which the root level misses
-    handler.setLevel(level.upper() if isinstance(level, str) else level)
+    handler.setLevel(min(other, own))
+    handler.addFilter(_Threshold(other, own))
     root.addHandler(handler)
-    root.setLevel(handler.level)
+    root.setLevel(other)
+    # NOTSET without own_level: the hcjobs loggers follow the root level as before
+    logging.getLogger(OWN_LOGGER).setLevel(logging.NOTSET if own_level is None else own)
     return chosen

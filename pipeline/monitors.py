@@ -2,13 +2,16 @@
 recovers: one alert per problem (not one per posting), one recovery notice when it clears.
 
 Alert state is derived from the runs themselves: a problem is new when the source's previous
-finished run did not have it, and recovered when this run no longer has it.
+checked run did not have it, and recovered when this run no longer has it. A run the
+operator's stop interrupted is not checked and is passed over (as is a run never checked),
+so stopping the scheduler neither pages anyone nor re-alerts or "recovers" an open problem.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import smtplib
 import statistics
 import tomllib
@@ -30,6 +33,8 @@ COVERAGE_FLOORS = {"title": 0.95, "description": 0.8, "location": 0.7, "posted_d
 HTTP_ERROR_RATE = 0.2
 SLOW_FACTOR = 3.0
 MIN_SLOW_SECONDS = 30.0
+STOPPED = "stopped with the scheduler: not checked, no alert"
+"""`monitors.skipped` of a run interrupted by the operator's stop of `hcjobs schedule`."""
 
 
 @dataclass
@@ -109,24 +114,64 @@ def run_problems(session: Any, run: CrawlRun) -> list[Problem]:
     return problems
 
 
+def _checks_of(run: CrawlRun) -> dict[str, Any] | None:
+    """The monitors' results stored with a run, or None when it was never checked or was
+    skipped (interrupted by the operator's stop): such a run says nothing about alerts."""
+    monitors = (run.stats or {}).get("monitors")
+    if isinstance(monitors, dict) and "problems" in monitors and not monitors.get("skipped"):
+        return monitors
+    return None
+
+
+def last_checked(session: Any, source_id: int, before: int | None = None) -> CrawlRun | None:
+    """The source's latest checked run (before run id `before`): the alert state to compare
+    with. Read a page at a time, since runs skipped or never checked are passed over."""
+    page = 20
+    while True:
+        query = (select(CrawlRun).where(CrawlRun.source_id == source_id,
+                                        CrawlRun.status != "running")
+                 .order_by(CrawlRun.id.desc()).limit(page))
+        if before is not None:
+            query = query.where(CrawlRun.id < before)
+        runs = list(session.scalars(query))
+        for run in runs:
+            if _checks_of(run) is not None:
+                return run
+        if len(runs) < page:
+            return None
+        before = runs[-1].id
+
+
+def open_problems(session: Any, source_id: int, before: int | None = None) -> list[dict[str, str]]:
+    """The problems the source has as far as alerts go (those of its latest checked run)."""
+    run = last_checked(session, source_id, before)
+    monitors = _checks_of(run) if run is not None else None
+    return list(monitors["problems"]) if monitors else []
+
+
 def check_runs(engine: Engine, run_ids: Sequence[int],
-               notifiers: Sequence[dict[str, Any]] | None = None) -> list[Check]:
-    """Check finished runs, store the results with each run, and alert on what changed."""
+               notifiers: Sequence[dict[str, Any]] | None = None, *,
+               stopped: bool = False) -> list[Check]:
+    """Check finished runs, store the results with each run, and alert on what changed.
+
+    `stopped`: the operator stopped the scheduler while these runs went on. A run that the
+    stop interrupted is then only marked skipped (STOPPED): no alert, no recovery, and the
+    source's next run is compared with the run before it. A run that ended on its own is
+    checked as usual, as is any interrupted run when `stopped` is false (a time limit).
+    """
     checks: list[Check] = []
     with session_scope(engine) as session:
         for run_id in run_ids:
             run = session.get(CrawlRun, run_id)
             if run is None or run.status == "running":
                 continue
+            if stopped and run.status == "interrupted":
+                run.stats = {**(run.stats or {}), "monitors": {"skipped": STOPPED}}
+                continue
             source = session.get(Source, run.source_id)
             assert source is not None
             check = Check(source.name, run.id, run_problems(session, run))
-            previous = session.scalars(
-                select(CrawlRun).where(CrawlRun.source_id == run.source_id, CrawlRun.id < run.id,
-                                       CrawlRun.status != "running")
-                .order_by(CrawlRun.id.desc()).limit(1)).first()
-            before = {p["check"] for p in ((previous.stats or {}).get("monitors") or {})
-                      .get("problems", [])} if previous is not None else set()
+            before = {p["check"] for p in open_problems(session, run.source_id, run.id)}
             now = {p.check for p in check.problems}
             check.new = [p for p in check.problems if p.check not in before]
             check.recovered = sorted(before - now)
@@ -138,6 +183,22 @@ def check_runs(engine: Engine, run_ids: Sequence[int],
     for check in checks:
         notify(check, notifiers or [{"kind": "log"}])
     return checks
+
+
+def stopped_sources(engine: Engine) -> dict[str, list[str]]:
+    """Sources whose latest run the operator's stop interrupted, each with the messages of
+    the problems still open: `hcjobs status` shows them as before the stop, not failing."""
+    out: dict[str, list[str]] = {}
+    with session_scope(engine) as session:
+        for source in session.scalars(select(Source)):
+            last = session.scalars(select(CrawlRun).where(CrawlRun.source_id == source.id)
+                                   .order_by(CrawlRun.id.desc()).limit(1)).first()
+            monitors = (last.stats or {}).get("monitors") if last is not None else None
+            if last is not None and isinstance(monitors, dict) and \
+                    monitors.get("skipped") == STOPPED:
+                out[source.name] = [p["message"] for p in
+                                    open_problems(session, source.id, last.id)]
+    return out
 
 
 def load_notifiers(path: str | Path | None) -> list[dict[str, Any]]:
@@ -154,11 +215,23 @@ def load_notifiers(path: str | Path | None) -> list[dict[str, Any]]:
     return notifiers if isinstance(notifiers, list) and notifiers else [{"kind": "log"}]
 
 
-def _messages(check: Check) -> list[tuple[str, str]]:
-    out = [(f"[hcjobs] {check.source}: {p.check.replace('_', ' ')}",
-            f"Source {check.source}, run {check.run_id}: {p.message}") for p in check.new]
-    out += [(f"[hcjobs] {check.source}: recovered from {name.replace('_', ' ')}",
-             f"Source {check.source} is healthy again (run {check.run_id}): {name} cleared.")
+@dataclass
+class Message:
+    """One alert (a new problem) or recovery notice, about one check of one run."""
+
+    subject: str
+    body: str
+    check: str
+    recovery: bool
+
+
+def _messages(check: Check) -> list[Message]:
+    out = [Message(f"[hcjobs] {check.source}: {p.check.replace('_', ' ')}",
+                   f"Source {check.source}, run {check.run_id}: {p.message}", p.check, False)
+           for p in check.new]
+    out += [Message(f"[hcjobs] {check.source}: recovered from {name.replace('_', ' ')}",
+                    f"Source {check.source} is healthy again (run {check.run_id}): "
+                    f"{name} cleared.", name, True)
             for name in check.recovered]
     return out
 
@@ -167,36 +240,61 @@ def notify(check: Check, notifiers: Sequence[dict[str, Any]]) -> int:
     """Send one message per new problem and per recovery to every notifier; a notifier that
     fails is logged and the others still get theirs. Returns messages delivered."""
     delivered = 0
-    for subject, body in _messages(check):
+    for message in _messages(check):
         for notifier in notifiers:
             try:
-                _send(notifier, subject, body, check)
+                _send(notifier, message, check)
                 delivered += 1
             except Exception as exc:  # an unreachable notifier must not stop the run
-                log.error("notifier %s failed: %s", notifier.get("kind"), exc)
+                log.error("notifier %s failed: %s", notifier.get("kind"), exc,
+                          extra={"source": check.source, "run_id": check.run_id})
     return delivered
 
 
-def _send(notifier: dict[str, Any], subject: str, body: str, check: Check) -> None:
+def _smtp_password(notifier: dict[str, Any]) -> str:
+    """The SMTP password: from the environment variable `password_env` names (kept out of
+    the sources file), else `password`."""
+    name = notifier.get("password_env")
+    if not name:
+        return str(notifier.get("password", ""))
+    value = os.environ.get(str(name))
+    if value is None:
+        raise ValueError(f"environment variable {name} (password_env) is not set")
+    return value
+
+
+def _send_email(notifier: dict[str, Any], subject: str, body: str) -> None:
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["From"] = notifier.get("from", "hcjobs@localhost")
+    to = notifier.get("to") or []
+    message["To"] = ", ".join(to if isinstance(to, list) else [to])
+    message.set_content(body)
+    implicit_tls = bool(notifier.get("ssl"))
+    if implicit_tls and notifier.get("starttls"):
+        raise ValueError("set ssl (port 465) or starttls (port 587), not both")
+    smtp_class = smtplib.SMTP_SSL if implicit_tls else smtplib.SMTP
+    port = int(notifier.get("port", 465 if implicit_tls else 25))
+    with smtp_class(notifier.get("host", "localhost"), port,
+                    timeout=float(notifier.get("timeout", 10))) as smtp:
+        if notifier.get("starttls"):
+            smtp.starttls()
+        if notifier.get("user"):
+            smtp.login(notifier["user"], _smtp_password(notifier))
+        smtp.send_message(message)
+
+
+def _send(notifier: dict[str, Any], message: Message, check: Check) -> None:
     kind = notifier.get("kind", "log")
-    if kind == "log":
-        log.warning("%s - %s", subject, body)
+    if kind == "log":  # a recovery is good news: INFO; a new problem: WARNING
+        log.log(logging.INFO if message.recovery else logging.WARNING, "%s - %s",
+                message.subject, message.body,
+                extra={"source": check.source, "run_id": check.run_id, "check": message.check})
     elif kind == "email":
-        message = EmailMessage()
-        message["Subject"] = subject
-        message["From"] = notifier.get("from", "hcjobs@localhost")
-        to = notifier.get("to") or []
-        message["To"] = ", ".join(to if isinstance(to, list) else [to])
-        message.set_content(body)
-        with smtplib.SMTP(notifier.get("host", "localhost"), int(notifier.get("port", 25)),
-                          timeout=float(notifier.get("timeout", 10))) as smtp:
-            if notifier.get("starttls"):
-                smtp.starttls()
-            if notifier.get("user"):
-                smtp.login(notifier["user"], notifier.get("password", ""))
-            smtp.send_message(message)
+        _send_email(notifier, message.subject, message.body)
     elif kind == "webhook":
-        payload = {"text": f"{subject}\n{body}", "source": check.source, "run": check.run_id}
+        payload = {"text": f"{message.subject}\n{message.body}", "source": check.source,
+                   "run": check.run_id}
         request = urllib.request.Request(
             notifier["url"], data=json.dumps(payload).encode(), method="POST",
             headers={"Content-Type": "application/json"})

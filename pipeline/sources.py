@@ -130,14 +130,18 @@ def with_defaults(entry: dict[str, Any], defaults: dict[str, Any]) -> dict[str, 
     return merged
 
 
-def select_sources(entries: list[dict[str, Any]], names: list[str] | None) -> list[dict[str, Any]]:
-    """The enabled entries, or exactly the named ones (enabled or not) when names are given."""
+def select_sources(entries: list[dict[str, Any]], names: list[str] | None,
+                   file: str | Path | None = None) -> list[dict[str, Any]]:
+    """The enabled entries, or exactly the named ones (enabled or not) when names are given.
+    `file`, the sources file the entries were read from, is named when a name is unknown:
+    the usual cause is another file read than the one meant (HCJOBS_SOURCES unset)."""
     if not names:
         return [e for e in entries if e["enabled"]]
     by_name = {e["name"]: e for e in entries}
     unknown = [n for n in names if n not in by_name]
     if unknown:
-        raise SourceError(f"{unknown_names(unknown, by_name)} in the sources file")
+        raise SourceError(f"{unknown_names(unknown, by_name)} in the sources file "
+                          f"{file or default_sources_path()}")
     return [by_name[n] for n in names]
 
 

@@ -16,11 +16,14 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.crawl import run_crawl
 from pipeline.db import open_store
-from pipeline.demo.board import DemoBoard, load_board, write_sources
-from pipeline.logs import JsonFormatter, TextFormatter
+from pipeline.demo.board import DemoBoard, load_board, save_sandbox_sources, write_sources
+from pipeline.logs import FORMAT_ENV, JsonFormatter, TextFormatter, setup_logging
+from pipeline.monitors import check_runs
 from pipeline.schedule import build_scheduler, sync_jobs
 from pipeline.sources import SourceError, load_sources, set_enabled
+from pipeline.store import finish_run, start_run
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = ROOT / "pipeline" / "sources.toml"
@@ -196,3 +199,122 @@ def test_formatters_keep_extras_and_exceptions() -> None:
 def test_bad_log_format_in_the_environment_is_a_usage_error(sources: Path) -> None:
     result = hcjobs("sources", "--sources", str(sources), env={"HCJOBS_LOG_FORMAT": "xml"})
     assert result.returncode == 2 and "log format must be one of text, json" in result.stderr
+
+
+def test_board_sources_file_is_rewritten_only_when_no_edit_is_lost(tmp_path: Path) -> None:
+    board, path = load_board(), tmp_path / "demo-sources.toml"
+    here, elsewhere = "http://127.0.0.1:8765", "http://127.0.0.1:9999"
+    assert save_sandbox_sources(path, board, here, "* * * * *").outcome == "written"
+    stamp = path.stat().st_mtime_ns
+    assert save_sandbox_sources(path, board, here, "* * * * *").outcome == "unchanged"
+    assert path.stat().st_mtime_ns == stamp  # untouched: a running scheduler re-reads nothing
+    # as written by an earlier `hcjobs board` on another port and schedule: no edit to lose
+    assert save_sandbox_sources(path, board, elsewhere, "*/5 * * * *").outcome == "updated"
+    assert {e["base_url"].split("/sites/")[0] for e in load_sources(path)} == {elsewhere}
+
+    edited = path.read_text().replace('"meridian-revenue"\n', '"no-such-board"\n', 1)
+    path.write_text(edited)
+    kept = save_sandbox_sources(path, board, here, "* * * * *")
+    assert (kept.outcome, kept.points_here) == ("kept", False)  # and it says where it points
+    assert path.read_text() == edited
+    kept = save_sandbox_sources(path, board, elsewhere, "*/5 * * * *")
+    assert (kept.outcome, kept.points_here) == ("kept", True)
+    assert save_sandbox_sources(path, board, here, "* * * * *", force=True).outcome == "written"
+    assert "no-such-board" not in path.read_text()
+
+
+def test_unknown_source_error_names_the_file_read(tmp_path: Path) -> None:
+    path = write_sources(tmp_path / "demo-sources.toml", [
+        {"name": "plan", "kind": "greenhouse", "board": "x", "enabled": True}])
+    result = hcjobs("crawl", "--source", "nosuch", "--sources", str(path),
+                    "--db", f"sqlite:///{tmp_path / 'jobs.db'}")
+    assert result.returncode == 2
+    assert f"no source named 'nosuch' in the sources file {path}" in result.stderr
+
+
+def test_dropped_item_is_one_short_info_line(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The demo board's Keystone lists one posting without a title: one INFO line saying
+    so with its source, run and id, not the item printed (twice) at WARNING."""
+    monkeypatch.setenv("HCJOBS_LOG_FORMAT", "json")
+    url = f"sqlite:///{tmp_path / 'jobs.db'}"
+    employer = next(e for e in load_board()["employers"] if e["slug"] == "keystone-health-plan")
+    engine = open_store(url)
+    with DemoBoard({"employers": [employer]}) as board:
+        source = {"name": "keystone", "kind": "greenhouse", "board": employer["slug"],
+                  "base_url": board.url, "enabled": True}
+        result = run_crawl(engine, url, [source], timeout=60, log_level="INFO")
+    engine.dispose()
+    records = [json.loads(line) for line in result.log.splitlines() if line.startswith("{")]
+    (drop,) = [r for r in records if r["logger"] == "scrapy.core.scraper"]
+    assert drop["level"] == "INFO"
+    assert drop["message"] == "keystone: dropped posting '6200309': missing_title"
+    assert (drop["source"], drop["external_id"]) == ("keystone", "6200309")
+    assert isinstance(drop["run_id"], int) and "item" not in drop
+    assert "JobPosting(" not in result.log and "Dropped:" not in result.log
+
+
+def test_own_records_from_info_library_records_from_warning(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    monkeypatch.setenv(FORMAT_ENV, "text")  # setup_logging exports it: restored after
+    try:
+        setup_logging("text", own_level="INFO")
+        logging.getLogger("scrapy.core.engine").setLevel(logging.DEBUG)  # as Scrapy does
+        logging.getLogger("hcjobs.schedule").info("scheduler started")
+        logging.getLogger("hcjobs.alerts").debug("not shown")
+        logging.getLogger("scrapy.core.engine").info("Spider opened")
+        logging.getLogger("apscheduler.scheduler").info("Added job")
+        logging.getLogger("apscheduler.scheduler").warning("job missed")
+        err = capsys.readouterr().err
+        with pytest.raises(ValueError, match="unknown log level"):
+            setup_logging("text", own_level="LOUD")
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+        for name in ("hcjobs", "scrapy.core.engine"):
+            logging.getLogger(name).setLevel(logging.NOTSET)
+    assert "INFO hcjobs.schedule: scheduler started" in err
+    assert "WARNING apscheduler.scheduler: job missed" in err
+    assert "not shown" not in err and "Spider opened" not in err and "Added job" not in err
+
+
+def test_status_lists_configured_sources_before_any_run(tmp_path: Path) -> None:
+    """Before the store, after a scheduler synced, and after the operator's stop: every
+    configured source with its next run, a disabled one says so, a stop is no failure."""
+    db = f"sqlite:///{tmp_path / 'jobs.db'}"
+    base = {"kind": "greenhouse", "board": "x", "schedule": "*/5 * * * *", "enabled": True}
+    path = write_sources(tmp_path / "sources.toml", [
+        {"name": "alpha", **base}, {"name": "beta", **base},
+        {"name": "gamma", **base, "enabled": False}])
+
+    def rows(out: str) -> dict[str, list[str]]:
+        return {line.split()[0]: line.split()[1:] for line in out.splitlines()[1:4]}
+
+    before = hcjobs("status", "--db", db, "--sources", str(path))
+    assert before.returncode == 0, before.stderr
+    table = rows(before.stdout)
+    assert table["alpha"][0].startswith("~") and table["beta"][0].startswith("~")
+    assert table["gamma"][0] == "disabled"
+    assert "0 of 2 sources need attention." in before.stdout
+
+    engine = open_store(db)
+    scheduler = build_scheduler(db)
+    scheduler.start(paused=True)
+    sync_jobs(scheduler, load_sources(path), db)
+    due = {job.name: job.next_run_time.strftime("%H:%M") for job in scheduler.get_jobs()}
+    scheduler.shutdown(wait=False)
+    for name, status in (("alpha", "ok"), ("alpha", "interrupted"), ("beta", "interrupted")):
+        run_id = start_run(engine, {"name": name, **base})  # alpha: none listed, then stopped
+        finish_run(engine, run_id, status=status, error=None, stats={})
+        check_runs(engine, [run_id], [], stopped=True)
+    engine.dispose()
+    after = hcjobs("status", "--db", db, "--sources", str(path))
+    assert after.returncode == 0, after.stderr
+    table = rows(after.stdout)
+    assert table["alpha"][1] == due["alpha"] and table["beta"][1] == due["beta"]  # job store
+    assert table["alpha"][2] == "interrupted" and "no postings" in " ".join(table["alpha"])
+    assert table["beta"][2:] == ["interrupted", "-", "-"]
+    assert table["gamma"][0] == "disabled"
+    assert "1 of 2 sources need attention: alpha" in after.stdout

@@ -4,7 +4,9 @@ crawls in their own processes against local boards, a real SMTP server and webho
 from __future__ import annotations
 
 import json
+import logging
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -12,6 +14,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
@@ -24,12 +27,14 @@ from pipeline.crawl import run_crawl
 from pipeline.db import open_store, session_scope
 from pipeline.demo.board import DemoBoard, load_board
 from pipeline.models import CrawlRun, Source
-from pipeline.monitors import check_runs
+from pipeline.monitors import STOPPED, check_runs
 from pipeline.schedule import (
     SchedulerLocked,
     acquire_lock,
+    after_crawl,
     build_scheduler,
     run_scheduler,
+    run_source,
     sync_jobs,
 )
 
@@ -158,14 +163,24 @@ def test_one_scheduler_per_database(tmp_path: Path, pg_url: str) -> None:
         engine.dispose()
 
 
-def test_second_scheduler_refused_and_sigterm_leaves_runs_recorded(tmp_path: Path) -> None:
+def _aware(when: datetime) -> datetime:
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def test_second_scheduler_refused_and_sigterm_stops_at_once_without_alerts(
+        tmp_path: Path) -> None:
+    """One worker, two sources every second on a slow board: one crawls, the other waits in
+    the queue. SIGTERM: the crawl is recorded interrupted without an alert, the queued run
+    never starts, and the process exits promptly; routine lines are INFO."""
     url = f"sqlite:///{tmp_path / 'jobs.db'}"
-    with DemoBoard(small_board(), latency=3.0) as slow:
-        sources = write_sources(tmp_path / "sources.toml", [entry("slow", slow, "* * * * * *")])
+    with DemoBoard(small_board(), latency=4.0) as slow:
+        sources = write_sources(tmp_path / "sources.toml", [
+            entry("alpha", slow, "* * * * * *"), entry("beta", slow, "* * * * * *")])
         cmd = [sys.executable, "-m", "pipeline.cli", "schedule", "--db", url, "--sources",
-               str(sources), "--poll", "0.5"]
+               str(sources), "--poll", "0.5", "--workers", "1"]
         first = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE,
-                                 stderr=subprocess.PIPE, text=True)
+                                 stderr=subprocess.PIPE, text=True,
+                                 env={**os.environ, "HCJOBS_LOG_FORMAT": "text"})
         try:
             engine = None
             deadline = time.monotonic() + 30
@@ -186,18 +201,76 @@ def test_second_scheduler_refused_and_sigterm_leaves_runs_recorded(tmp_path: Pat
                                     timeout=60)
             assert second.returncode == 2
             assert "already running" in second.stderr
+            stopped_at, sent = datetime.now(UTC), time.monotonic()
             first.send_signal(signal.SIGTERM)
             out, err = first.communicate(timeout=90)
+            took = time.monotonic() - sent
         finally:
             if first.poll() is None:
                 first.kill()
     assert first.returncode == 0, err
-    runs = runs_by_source(url)["slow"]
-    assert runs and all(r.status in ("ok", "interrupted") for r in runs)
-    assert runs[-1].finished_at is not None
+    # the crawl finishes its requests in flight (4 s each here) and records its run
+    assert took < 20, f"took {took:.0f} s to stop"
+    runs = [run for rs in runs_by_source(url).values() for run in rs]
+    assert all(_aware(run.started_at) < stopped_at for run in runs), "a run started after the stop"
+    assert all(run.status in ("ok", "interrupted") and run.finished_at for run in runs)
+    interrupted = [run for run in runs if run.status == "interrupted"]
+    assert interrupted and all(run.stats["monitors"] == {"skipped": STOPPED}
+                               for run in interrupted)
+    assert "hcjobs.alerts" not in err
+    assert "not started, the scheduler is stopping" in err  # the queued one
+    assert re.search(r" INFO hcjobs.schedule: scheduler started: database sqlite:///\S+, "
+                     r"sources file \S+, 2 jobs, next run \d{4}-", err)
+    assert re.search(r" INFO hcjobs.schedule: scheduler stopping: interrupting the crawl of "
+                     r"(alpha|beta); no new crawl starts", err)
+    for line in ("sources file", "scheduler stopped"):
+        assert f" INFO hcjobs.schedule: {line}" in err
+    assert " INFO apscheduler" not in err  # library chatter stays below the threshold
     engine = open_store(url, upgrade=False)
     with engine.connect() as conn:
         assert conn.execute(text("pragma integrity_check")).scalar() == "ok"
+
+
+def test_a_failing_step_after_the_crawl_is_one_line_and_the_checks_still_run(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The database refuses the tags (as in two runs tagging the same postings at once):
+    one ERROR line with the reason, no traceback unless DEBUG, and the run is still checked
+    (its missing locations raise their alert) and the daily stats still updated."""
+    from classifier.tagger import Tagger
+
+    Tagger.load()
+    url = f"sqlite:///{tmp_path / 'jobs.db'}"
+    engine = open_store(url)
+    with engine.begin() as conn:
+        conn.execute(text("create trigger refuse_tags before insert on tags begin select "
+                          "raise(abort, 'UNIQUE constraint failed: tags.posting_id'); end"))
+    board_data = small_board()
+    for posting in board_data["employers"][0]["postings"]:
+        posting.pop("location", None)
+    caplog.set_level(logging.INFO, logger="hcjobs")
+    with DemoBoard(board_data) as board:
+        source = entry("plan", board, "0 * * * *")
+        run_source(url, json.dumps(source), 60, None)
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert [r.getMessage() for r in errors] == [
+        "plan: tagging failed after the crawl: IntegrityError: (sqlite3.IntegrityError) "
+        "UNIQUE constraint failed: tags.posting_id"]
+    assert not errors[0].exc_info and errors[0].__dict__["source"] == "plan"
+    alerts = [r for r in caplog.records if r.name == "hcjobs.alerts"]
+    assert [r.__dict__["check"] for r in alerts] == ["coverage_location"]
+    with session_scope(engine) as session:
+        run = session.scalars(select(CrawlRun)).one()
+        assert run.status == "ok" and run.stats["monitors"]["alerted"] == ["coverage_location"]
+    with engine.connect() as conn:
+        assert conn.execute(text("select count(*) from daily_stats")).scalar()
+
+    caplog.clear()  # at DEBUG the same failure carries its traceback
+    caplog.set_level(logging.DEBUG, logger="hcjobs")
+    done = after_crawl(engine, [run.id], [{"kind": "log"}], source="plan")
+    assert done.failed == ["tagging"]
+    (error,) = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert error.exc_info and "IntegrityError" in caplog.text.split("Traceback")[-1]
+    engine.dispose()
 
 
 class _Webhook(BaseHTTPRequestHandler):
@@ -278,39 +351,64 @@ def test_status_command_shows_problems(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'jobs.db'}"
     engine = open_store(url)
     with DemoBoard(small_board(), faults={"/v1/boards/": "500"}) as board:
-        result = run_crawl(engine, url, [entry("broken", board, "0 * * * *")], timeout=60)
+        broken = entry("broken", board, "0 * * * *")
+        result = run_crawl(engine, url, [broken], timeout=60)
     check_runs(engine, result.run_ids, [{"kind": "log"}])
-    out = subprocess.run([sys.executable, "-m", "pipeline.cli", "status", "--db", url],
-                         capture_output=True, text=True, timeout=60,
-                         env={**os.environ})
+    sources = write_sources(tmp_path / "sources.toml", [broken])
+    out = subprocess.run([sys.executable, "-m", "pipeline.cli", "status", "--db", url,
+                          "--sources", str(sources)], capture_output=True, text=True,
+                         timeout=60, env={**os.environ})
     assert out.returncode == 0, out.stderr
     assert "broken" in out.stdout and "HTTP 500" in out.stdout
     assert "1 of 1 sources need attention: broken" in out.stdout
 
 
 
-def test_board_command_serves_the_sandbox(tmp_path: Path) -> None:
+def _board(port: int, out: Path, *more: str) -> str:
+    """Run `hcjobs board` until it has said what it did with `out`, then Ctrl-C it; its
+    stdout."""
     import urllib.request
 
+    proc = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "board", "--port", str(port),
+                             "--sources-out", str(out), *more], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    watchdog = threading.Timer(60, proc.kill)
+    watchdog.start()
+    lines = []
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            if "Ctrl-C stops the board" in line:
+                break
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/robots.txt", timeout=5) as resp:
+            assert resp.status == 200
+    finally:
+        proc.send_signal(signal.SIGINT)
+        rest, err = proc.communicate(timeout=30)
+        watchdog.cancel()
+    assert proc.returncode == 0, err
+    return "".join(lines) + rest
+
+
+def test_board_command_serves_the_sandbox_and_keeps_an_edited_file(tmp_path: Path) -> None:
+    from pipeline.monitors import load_notifiers
     from pipeline.sources import load_sources
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     out = tmp_path / "demo-sources.toml"
-    proc = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "board", "--port", str(port),
-                             "--sources-out", str(out)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 30
-        while not out.exists() and time.monotonic() < deadline:
-            time.sleep(0.2)
-        entries = load_sources(out)
-        assert len(entries) == len(load_board()["employers"])
-        assert all(e["schedule"] == "* * * * *" and str(port) in e["base_url"] for e in entries)
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/robots.txt", timeout=5) as resp:
-            assert resp.status == 200
-    finally:
-        proc.send_signal(signal.SIGINT)
-        proc.communicate(timeout=30)
-    assert proc.returncode == 0
+    said = _board(port, out)
+    assert f"{len(load_board()['employers'])} sources written to {out}" in said
+    assert "export HCJOBS_SOURCES=" in said
+    entries = load_sources(out)
+    assert len(entries) == len(load_board()["employers"])
+    assert all(e["schedule"] == "* * * * *" and str(port) in e["base_url"] for e in entries)
+
+    edited = out.read_text() + '\n[[notifier]]\nkind = "webhook"\nurl = "http://hooks.test/x"\n'
+    out.write_text(edited)
+    said = _board(port, out)
+    assert "has your edits" in said and "--force" in said and "Warning" not in said
+    assert out.read_text() == edited
+    assert {"kind": "webhook", "url": "http://hooks.test/x"} in load_notifiers(out)

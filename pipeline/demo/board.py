@@ -12,6 +12,8 @@ import html
 import json
 import threading
 import time
+import tomllib
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
@@ -296,7 +298,7 @@ def demo_sources(board: dict[str, Any], board_url: str) -> list[dict[str, Any]]:
     return entries
 
 
-def write_sources(path: Path, entries: list[dict[str, Any]]) -> Path:
+def sources_text(entries: list[dict[str, Any]]) -> str:
     """A sources file for `entries` (flat values), with a log notifier, for the sandbox."""
     lines = ["# Written by `hcjobs board`: the demo board's employers as sources.", ""]
     for entry in entries:
@@ -304,5 +306,62 @@ def write_sources(path: Path, entries: list[dict[str, Any]]) -> Path:
         lines += [f"{key} = {json.dumps(value)}" for key, value in entry.items()]
         lines.append("")
     lines += ["[[notifier]]", 'kind = "log"', ""]
-    path.write_text("\n".join(lines), encoding="utf-8")
+    return "\n".join(lines)
+
+
+def write_sources(path: Path, entries: list[dict[str, Any]]) -> Path:
+    """Write sources_text(entries) to `path`."""
+    path.write_text(sources_text(entries), encoding="utf-8")
     return path
+
+
+def sandbox_entries(board: dict[str, Any], board_url: str, schedule: str) -> list[dict[str, Any]]:
+    """demo_sources, every one on `schedule`: what `hcjobs board` writes."""
+    return [{**e, "schedule": schedule} for e in demo_sources(board, board_url)]
+
+
+def _as_written(text: str, board: dict[str, Any]) -> str | None:
+    """The file `hcjobs board` would have written for the address and schedule `text`'s
+    first source names, or None when `text` is not a sources file of that shape."""
+    try:
+        first = tomllib.loads(text)["source"][0]
+        parts = urlsplit(str(first["base_url"]))
+        return sources_text(sandbox_entries(board, f"{parts.scheme}://{parts.netloc}",
+                                            str(first["schedule"])))
+    except (tomllib.TOMLDecodeError, KeyError, IndexError, TypeError, ValueError):
+        return None
+
+
+@dataclass
+class SavedSources:
+    """What save_sandbox_sources did: `outcome` is "written" (new file, or forced),
+    "unchanged", "updated" (it was exactly an earlier `hcjobs board` file, for another port
+    or schedule) or "kept" (it has the operator's edits); `points_here`: whether the file
+    on disk names the board's address."""
+
+    outcome: str
+    sources: int
+    points_here: bool
+
+
+def save_sandbox_sources(path: Path, board: dict[str, Any], board_url: str, schedule: str,
+                         force: bool = False) -> SavedSources:
+    """Write the sandbox's sources file without ever losing an operator's edits (an added
+    notifier, a source broken on purpose): a file that differs from what `hcjobs board`
+    writes is rewritten only with `force`. Nothing is written when nothing would change,
+    so a running scheduler does not re-read it."""
+    entries = sandbox_entries(board, board_url, schedule)
+    wanted = sources_text(entries)
+    current = path.read_text(encoding="utf-8") if path.exists() else None
+    if current == wanted:
+        outcome = "unchanged"
+    elif current is None or force:
+        outcome = "written"
+    elif _as_written(current, board) == current:
+        outcome = "updated"
+    else:
+        here = f'"{board_url}"' in current or f'"{board_url}/' in current
+        return SavedSources("kept", len(entries), here)
+    if outcome != "unchanged":
+        path.write_text(wanted, encoding="utf-8")
+    return SavedSources(outcome, len(entries), True)
