@@ -43,3 +43,23 @@ class HcjobsLogFormatter(LogFormatter):
                 "reason": drop_reason(exception),
             },
         }
+
+
+class WithoutTraceback(logging.Filter):
+    """Keeps a record's message and drops its traceback.
+
+    Scrapy's robots.txt middleware logs a robots.txt it could not fetch (a host down, a
+    connection refused) with the whole Twisted traceback: some 60 lines per source and run,
+    for a failure the run records anyway. The one-line message says all an operator needs.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.exc_info = None
+        record.exc_text = None
+        return True
+
+
+def quiet_tracebacks() -> None:
+    """Install WithoutTraceback on the Scrapy loggers known to log routine network failures
+    with tracebacks (called once by the crawl process)."""
+    logging.getLogger("scrapy.downloadermiddlewares.robotstxt").addFilter(WithoutTraceback())

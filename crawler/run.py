@@ -9,6 +9,7 @@ HCJOBS_SOURCES_PER_HOST at a time, so per-host limits hold for the whole process
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 from collections.abc import Callable
@@ -18,8 +19,10 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import default_settings
 from scrapy.utils.project import get_project_settings
 from twisted.internet.defer import Deferred, DeferredList, DeferredSemaphore
+from twisted.internet.error import ReactorNotRunning
 from twisted.python.failure import Failure
 
+from crawler.logformatter import quiet_tracebacks
 from crawler.spiders.base import is_loopback
 from pipeline.db import open_store
 from pipeline.logs import setup_logging
@@ -100,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         setup_logging(level=settings.get("LOG_LEVEL"))
     except ValueError as exc:
         raise SystemExit(str(exc)) from exc
+    quiet_tracebacks()
     kinds = spider_kinds()
 
     def failed(failure: Failure, run_id: int, name: str) -> None:
@@ -116,10 +120,11 @@ def main(argv: list[str] | None = None) -> int:
         from twisted.internet import reactor as installed
 
         reactor: Any = installed
-        if reactor.running:
-            reactor.stop()
-        else:  # every crawl ended before the reactor started (none could start)
+        if not reactor.running:  # every crawl ended before the reactor started
             reactor.callWhenRunning(reactor.stop)
+            return
+        with contextlib.suppress(ReactorNotRunning):  # a SIGTERM made Scrapy stop it already
+            reactor.stop()
 
     crawls = schedule(entries, kinds, settings.getint("HCJOBS_SOURCES_PER_HOST", 1), start)
     DeferredList(crawls, consumeErrors=True).addBoth(stop)
