@@ -142,6 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cors-origin", action="append", default=None, metavar="ORIGIN",
                    help="allow browser calls from this origin (repeatable; default none, "
                         "or $HCJOBS_CORS_ORIGINS)")
+    p.add_argument("--workers", type=int, default=1,
+                   help="worker processes (default 1; about one per core serves the most)")
 
     p = sub.add_parser("report", help="trend charts (PNG), tables (CSV) and an HTML page",
                        description="Remote share by month for coding vs administration, "
@@ -689,7 +691,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from pipeline.db import resolve_url
     from web.app import serve
 
-    return serve(resolve_url(args.db), args.host, args.port, args.cors_origin)
+    if args.workers < 1:
+        print("error: --workers must be at least 1", file=sys.stderr)
+        return 2
+    return serve(resolve_url(args.db), args.host, args.port, args.cors_origin,
+                 workers=args.workers)
 
 
 def cmd_report(args: argparse.Namespace) -> int:

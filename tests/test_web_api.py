@@ -918,3 +918,42 @@ def test_postgresql_with_the_proposed_indexes(pg_client: TestClient, pg_store: s
             assert set(got) >= set(oracle(rows, params)), params
         else:
             assert got == oracle(rows, params), params
+
+
+def test_serve_with_workers(store_url: str, rows: list[Row]) -> None:
+    """`hcjobs serve --workers 2`: the store URL and CORS origin reach both worker processes
+    (they build the app from the environment), and SIGTERM stops them all."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pipeline.cli", "serve", "--db", store_url, "--port", str(port),
+         "--workers", "2", "--cors-origin", "https://jobs.example.org"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        env={k: v for k, v in os.environ.items() if k != "HCJOBS_DATABASE_URL"})
+    try:
+        deadline, answers = time.monotonic() + 60, []
+        while time.monotonic() < deadline and len(answers) < 40:
+            try:
+                answers.append(httpx.get(
+                    f"http://127.0.0.1:{port}/api/postings?limit=1",
+                    headers={"Origin": "https://jobs.example.org"}, timeout=5))
+            except httpx.TransportError:
+                time.sleep(0.2)
+        assert len(answers) == 40, proc.stderr.read() if proc.poll() is not None else ""
+        assert all(a.status_code == 200 for a in answers)
+        assert {a.json()["items"][0]["id"] for a in answers} == {oracle(rows, {})[0]}
+        assert all(a.headers.get("access-control-allow-origin") == "https://jobs.example.org"
+                   for a in answers)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) is not None

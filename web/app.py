@@ -183,9 +183,16 @@ def create_app(db_url: str | None = None, cors_origins: Sequence[str] | None = N
 
 
 def serve(db_url: str | None = None, host: str = "127.0.0.1", port: int = 8000,
-          cors_origins: Sequence[str] | None = None, *, log_level: str = "info") -> int:
+          cors_origins: Sequence[str] | None = None, *, log_level: str = "info",
+          workers: int = 1) -> int:
     """Run the site with uvicorn until interrupted. Returns an exit status: 1 when the
-    store is missing (with a message saying how to create it)."""
+    store is missing (with a message saying how to create it).
+
+    `workers` > 1 runs that many processes on one port (uvicorn's supervisor): requests
+    spend most of their time in Python, so one process uses one core whatever the load.
+    Each worker builds the app from the environment (HCJOBS_DATABASE_URL,
+    HCJOBS_CORS_ORIGINS), which is how the URL and origins reach them.
+    """
     import uvicorn
     from sqlalchemy.engine import make_url
 
@@ -200,7 +207,15 @@ def serve(db_url: str | None = None, host: str = "127.0.0.1", port: int = 8000,
     store.engine.dispose()
     shown = make_url(url).render_as_string(hide_password=True)
     print(f"Serving {shown} read-only at http://{host}:{port}/ (API: /api/postings, "
-          f"OpenAPI: /openapi.json)", file=sys.stderr)
-    uvicorn.run(create_app(url, cors_origins), host=host, port=port, log_level=log_level,
-                proxy_headers=True, server_header=False)
+          f"OpenAPI: /openapi.json)" + (f", {workers} workers" if workers > 1 else ""),
+          file=sys.stderr)
+    options: dict[str, Any] = {"host": host, "port": port, "log_level": log_level,
+                               "proxy_headers": True, "server_header": False}
+    if workers <= 1:
+        uvicorn.run(create_app(url, cors_origins), **options)
+        return 0
+    os.environ["HCJOBS_DATABASE_URL"] = url
+    if cors_origins is not None:
+        os.environ[CORS_ENV] = ",".join(cors_origins)
+    uvicorn.run("web.app:create_app", factory=True, workers=workers, **options)
     return 0
