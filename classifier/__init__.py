@@ -5,4 +5,4 @@ Pure functions of the posting's text: no database, no network.
 
 # Bump when the model's code or the extractors' rules change: it is part of every tag's
 # model_version, so `hcjobs retag` knows which stored tags are stale.
-TAGGER_REVISION = 3
+TAGGER_REVISION = 4

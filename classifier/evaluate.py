@@ -120,14 +120,19 @@ def model_card(version: str, training: dict[str, Any],
         f"Written {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')} by `hcjobs evaluate`.",
         "",
         "## What it is",
-        "- **category** (coding / administration / other): TF-IDF features of the title (words "
-        "and characters) and the start of the description, logistic regression, "
-        "probabilities calibrated by cross-validated sigmoid scaling.",
+        "- **category** (coding / administration / other): TF-IDF features of the title (words, "
+        "word pairs and characters) and of the words of the start of the description, "
+        "logistic regression, probabilities calibrated by cross-validated sigmoid scaling. "
+        "Trained with scikit-learn and saved with skops; tagging computes the same "
+        "probabilities from arrays exported at training (no scikit-learn import, no pickle).",
         "- **remote** (remote / hybrid / onsite), eligible states: rules over sentences; the "
         "text wins over the board's structured hints; the evidence sentence is kept.",
         "- **credentials**: the labeling guide's closed vocabulary with aliases; required or "
         "preferred from the sentence and its section; look-alike acronyms and mentions that "
         "ask nothing of the candidate are dropped.",
+        "- Each rule runs only on the sentences that hold one of its trigger words, and a "
+        "case-insensitive rule runs as its lowercase twin; the tests check that this never "
+        "changes a tag.",
         "",
         "## Training data",
         f"The project's own corpus (`classifier/data/*.jsonl`, written for training): "

@@ -10,7 +10,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from classifier.text import Sentence, sentences
+from classifier.prefilter import Doc, Rule, Rules
+from classifier.text import Sentence
 
 STATES = {
     "AL": "Alabama", "AK": "Alaska", "AZ": "Arizona", "AR": "Arkansas", "CA": "California",
@@ -30,87 +31,115 @@ _STATE_NAME = re.compile(r"\b(" + "|".join(sorted(STATES.values(), key=len, reve
 _STATE_CODE = re.compile(r"\b(" + "|".join(STATES) + r")\b")
 _NAME_TO_CODE = {v: k for k, v in STATES.items()}
 
-PERK = re.compile(r"(?i)work (?:from )?anywhere[^.]{0,40}?\b(?:\w+ )?(?:weeks?|months?|days?)"
-                  r"\s+(?:a|per|each|every)\s+year|(?:weeks?|months?) of (?:remote|work from "
-                  r"anywhere)[^.]{0,20}(?:a|per|each) year|remote working (?:abroad|week)")
-ONSITE = re.compile(
-    r"(?i)\bnot (?:a |an )?(?:fully |100% )?remote\b|\bnot eligible for remote|\bno remote"
-    r"|(?:remote (?:work|working|option)s?|home working|working from home|work from home)"
-    r" (?:is|are) not (?:available|offered|possible)|\bremote(?: job| work| position)?\s*:\s*no\b"
-    r"|\b(?:fully|100%|entirely|strictly|completely) (?:on[- ]?site|in[- ]office|in[- ]person)"
-    r"|\bon[- ]?site (?:only|position|role|job)\b|\b(?:this|the) (?:is an? |position is |role is"
-    r" |job is )?(?:on[- ]?site|in[- ]person|in[- ]office) (?:position|role|job)"
-    r"|\bmust (?:work|be|report) (?:on[- ]?site|in[- ]person|in (?:the )?office|onsite)"
-    r"|\b(?:role|position|job) is (?:based )?(?:on[- ]?site|in[- ]person|office[- ]based)"
-    r"|\bin[- ]office (?:five|5) days|cannot be (?:performed|done) remotely"
-    r"|\bnot a work[- ]from[- ]home")
+_I = "(?i)"
+# A perk, not a way of working: "work from anywhere for one month a year".
+PERK = Rules(
+    Rule(_I + r"work (?:from )?anywhere[^.]{0,40}?\b(?:\w+ )?(?:weeks?|months?|days?)"
+         r"\s+(?:a|per|each|every)\s+year", starts=["anywhere"]),
+    Rule(_I + r"(?:weeks?|months?) of (?:remote|work from anywhere)[^.]{0,20}(?:a|per|each) year",
+         starts=["remote", "anywhere"]),
+    Rule(_I + r"remote working (?:abroad|week)", starts=["abroad", "week"]),
+)
+ONSITE = Rules(
+    Rule(_I + r"\bnot (?:a |an )?(?:fully |100% )?remote\b|\bnot eligible for remote|\bno remote"
+         r"|\bremote(?: job| work| position)?\s*:\s*no\b|cannot be (?:performed|done) remotely",
+         starts=["remote"], also=["no"]),
+    Rule(_I + r"(?:remote (?:work|working|option)s?|home working|working from home|work from home)"
+         r" (?:is|are) not (?:available|offered|possible)",
+         starts=["available", "offered", "possible"], also=[" not "]),
+    Rule(_I + r"\b(?:fully|100%|entirely|strictly|completely) (?:on[- ]?site|in[- ]office"
+         r"|in[- ]person)", starts=["fully", "entirely", "strictly", "completely"],
+         words=["100"]),
+    Rule(_I + r"\bon[- ]?site (?:only|position|role|job)\b|\b(?:this|the) (?:is an? |position is "
+         r"|role is |job is )?(?:on[- ]?site|in[- ]person|in[- ]office) (?:position|role|job)"
+         r"|\b(?:role|position|job) is (?:based )?(?:on[- ]?site|in[- ]person|office[- ]based)",
+         starts=["site", "onsite", "office", "person"]),
+    Rule(_I + r"\bmust (?:work|be|report) (?:on[- ]?site|in[- ]person|in (?:the )?office|onsite)",
+         starts=["must"]),
+    Rule(_I + r"\bin[- ]office (?:five|5) days", starts=["office"], also=["days"]),
+    Rule(_I + r"\bnot a work[- ]from[- ]home", starts=["home"], also=["not a work"]),
+)
 # A choice that includes fully remote work makes the job remote ("fully remote or hybrid").
-REMOTE_OPTION = re.compile(
-    r"(?i)\bremote(?:[- ]\w+)?,? (?:or|/) (?:a )?hybrid\b|\bhybrid(?: \w+)?,? (?:or|/) (?:fully )?"
-    r"remote\b|\bwork[- ]from[- ]home,? or hybrid|fully remote, or hybrid")
+REMOTE_OPTION = Rules(Rule(
+    _I + r"\bremote(?:[- ]\w+)?,? (?:or|/) (?:a )?hybrid\b|\bhybrid(?: \w+)?,? (?:or|/) (?:fully )?"
+    r"remote\b|\bwork[- ]from[- ]home,? or hybrid|fully remote, or hybrid", starts=["hybrid"]))
 _N = r"(?:\d|one|two|three|four)"
 _PLACE = r"(?:office|site|clinic|campus|hospital)"
 # Each entry is one way postings say the job mixes site and home (the guide's hybrid).
-HYBRID = re.compile("(?i)" + "|".join([
-    rf"\b{_N}\s+days?\s+(?:a|per|each)?\s*weeks?\s+(?:in|at|on)\s+(?:the\s+|our\s+)?"
-    rf"(?:[\w-]+\s+){{0,3}}{_PLACE}",
-    rf"\b{_N}\s+days?\s+(?:in|at|on)[- ](?:the\s+)?{_PLACE}",
-    rf"\b{_N}\s+days?\s+(?:a week\s+)?(?:working\s+)?(?:from|at) home",
-    rf"\bon[- ]?site {_N} days",
-    rf"\bremote {_N} days",
+HYBRID = Rules(
+    # ("N days" written once for the first three: `re` then tries it once per position)
+    Rule(_I + rf"\b{_N}\s+days?\s+(?:"
+         rf"(?:a|per|each)?\s*weeks?\s+(?:in|at|on)\s+(?:the\s+|our\s+)?"
+         rf"(?:[\w-]+\s+){{0,3}}{_PLACE}"
+         rf"|(?:in|at|on)[- ](?:the\s+)?{_PLACE}"
+         rf"|(?:a week\s+)?(?:working\s+)?(?:from|at) home)"
+         rf"|\bon[- ]?site {_N} days|\bremote {_N} days", starts=["day"]),
     # "hybrid" that names a way of working, not a theatre, an event or a product
-    r"\bhybrid\b(?![- ](?:events?|theatres?|theaters?|cloud|apps?|vehicles?|cars?|suites?"
-    r"|solutions?|infrastructure|operating|imaging|care|model of care|approach to care"
-    r"|(?-i:OR\b)))",
+    Rule(_I + r"\bhybrid\b(?![- ](?:events?|theatres?|theaters?|cloud|apps?|vehicles?|cars?"
+         r"|suites?|solutions?|infrastructure|operating|imaging|care|model of care"
+         r"|approach to care|(?-i:OR\b)))", starts=["hybrid"]),
     # remote for now, on site later
-    r"(?:during (?:the )?(?:current |covid(?:-19)? )?pandemic|due to covid)[^.]{0,80}"
-    r"\b(?:from home|remote|remotely|home[- ]based)",
-    r"\b(?:from home|remote|remotely)\b[^.]{0,60}(?:during (?:the )?(?:current )?pandemic"
-    r"|due to covid|covid-19)",
-    r"(?:currently|at present|for now|temporarily)\b[^.]{0,40}\b(?:working|work|involve|be)\b"
-    r"[^.]{0,20}(?:from home|remotely)",
-    r"\bremote for now|\btemporarily remote",
-    r"(?:mon|tues|wednes|thurs|fri)days?\b[^.]{0,40}\bfrom home",
-    r"\bpart(?:ly)? home[- ]based|\bpart(?:ly)? (?:remote|from home)|\bpartially remote",
-    r"\bon[- ]?site and remote|\bremote and on[- ]?site|\boffice and (?:from )?home"
-    r"|\bhome and (?:the )?office",
-    r"\bsplit (?:your time )?between (?:home|remote)|\bmix of (?:remote|home) and",
-    r"opportunit\w* to (?:be able to )?work (?:from home|remotely)",
-    r"\bsome (?:home|remote) working|occasional(?:ly)? (?:work(?:ing)? from home|remote)",
-    r"\bflexible working[^.]{0,80}(?:home|remote)|\bflexible (?:and|&) (?:agile|hybrid)",
-    r"\bagile work(?!flow)",
-]))
-REMOTE = re.compile(
-    r"(?i)\b(?:fully|100%|completely|entirely|permanently) remote\b|\bremote[- ](?:first|based"
-    r"|position|role|job|opportunity|work|worker|employee|coder|team)\b|\bwork(?:ing)? (?:from|at)"
-    r" home\b|\bwork[- ]from[- ]home\b|\bwfh\b|\btelecommut\w*|\bteleworking"
-    r"|\bhome[- ]based\b(?! (?:care|services?|visits?|support|nursing|treatment|rehab\w*))"
-    r"|\bhome working\b|\bremote[- ]friendly|\bremote working (?:company|culture|environment)"
-    r"|\b(?:flexible|flexibility) and remote working|#LI-Remote\b|\bremote\)"
-    r"|\bwork remotely\b|\bremotely from\b|\bthis (?:is a |position is |role is |job is )?remote"
-    r"|\bremote\s*[(\-–:]\s*(?:us|usa|united states|nationwide|within)|\bremote (?:in|within|"
-    r"across) (?:the )?(?:us|u\.s\.|united states|\w+ states?)|\bremote,? (?:us|usa)\b"
-    r"|\b(?:position|role|job) is remote|\bcan be (?:performed|done|worked) remotely"
-    r"|^remote\b(?! (?:patient|monitoring|access|sensing|support|desktop|site))")
+    Rule(_I + r"(?:during (?:the )?(?:current |covid(?:-19)? )?pandemic|due to covid)[^.]{0,80}"
+         r"\b(?:from home|remote|remotely|home[- ]based)", starts=["pandemic", "covid"]),
+    Rule(_I + r"\b(?:from home|remote|remotely)\b[^.]{0,60}(?:during (?:the )?(?:current )?"
+         r"pandemic|due to covid|covid-19)", starts=["pandemic"], subs=["covid"]),
+    # (\b added before the words that could end a longer one: "concurrently" is not "currently")
+    Rule(_I + r"\b(?:currently|at present|for now|temporarily)\b[^.]{0,40}\b(?:working|work"
+         r"|involve|be)\b[^.]{0,20}(?:from home|\bremotely)|\bremote for now|\btemporarily remote",
+         starts=["currently", "present", "now", "temporarily"]),
+    Rule(_I + r"\b(?:mon|tues|wednes|thurs|fri)days?\b[^.]{0,40}\bfrom home",
+         starts=["monday", "tuesday", "wednesday", "thursday", "friday"]),
+    Rule(_I + r"\bopportunit\w* to (?:be able to )?work (?:from home|remotely)",
+         starts=["opportunit"]),
+    Rule(_I + r"\bsome (?:home|remote) working|\boccasional(?:ly)? (?:work(?:ing)? from home"
+         r"|remote)", starts=["some", "occasional"]),
+    Rule(_I + r"\bpart(?:ly)? home[- ]based|\bpart(?:ly)? from home", starts=["part"],
+         also=["home"]),
+    Rule(_I + r"\bpart(?:ly)? remote|\bpartially remote", starts=["part"], also=["remote"]),
+    Rule(_I + r"\bon[- ]?site and remote|\bremote and on[- ]?site", starts=["remote"],
+         also=[" and ", "site"]),
+    Rule(_I + r"\boffice and (?:from )?home|\bhome and (?:the )?office", starts=["office"],
+         also=[" and ", "home"]),
+    Rule(_I + r"\bsplit (?:your time )?between (?:home|remote)|\bmix of (?:remote|home) and",
+         starts=["split", "mix"]),
+    Rule(_I + r"\bflexible working[^.]{0,80}(?:home|remote)|\bflexible (?:and|&) (?:agile|hybrid)"
+         r"|\bagile work(?!flow)", starts=["flexible", "agile"]),
+)
+REMOTE = Rules(
+    Rule(_I + r"\b(?:fully|100%|completely|entirely|permanently) remote\b|\bremote[- ](?:first"
+         r"|based|position|role|job|opportunity|work|worker|employee|coder|team)\b"
+         r"|\bremote[- ]friendly|\bremote working (?:company|culture|environment)"
+         r"|\b(?:flexible|flexibility) and remote working|#LI-Remote\b|\bremote\)"
+         r"|\bwork remotely\b|\bremotely from\b|\bthis (?:is a |position is |role is |job is )?"
+         r"remote|\bremote\s*[(\-–:]\s*(?:us|usa|united states|nationwide|within)|\bremote (?:in"
+         r"|within|across) (?:the )?(?:us|u\.s\.|united states|\w+ states?)|\bremote,? (?:us|usa)"
+         r"\b|\b(?:position|role|job) is remote|\bcan be (?:performed|done|worked) remotely"
+         r"|^remote\b(?! (?:patient|monitoring|access|sensing|support|desktop|site))",
+         starts=["remote"]),
+    Rule(_I + r"\bwork(?:ing)? (?:from|at) home\b|\bwork[- ]from[- ]home\b"
+         r"|\bhome[- ]based\b(?! (?:care|services?|visits?|support|nursing|treatment|rehab\w*))"
+         r"|\bhome working\b", starts=["home"]),
+    Rule(_I + r"\bwfh\b|\btelecommut\w*|\bteleworking", starts=["wfh", "telecommut", "telework"]),
+)
 AFTER_TRAINING = re.compile(r"(?i)(?:after|following|once)\b[^.]{0,60}\b(?:training|orientation"
                             r"|onboarding|probation|\d+ (?:days|weeks|months))")
-EXCLUDE = re.compile(r"(?i)(?:not (?:available|open|eligible)|unable to (?:hire|consider|employ)"
-                     r"|cannot (?:hire|consider|employ)|excluding|except(?: for)?|exclud\w*)"
-                     r"[^.]{0,40}?(?:in|to|from|residents of|candidates in|the following"
-                     r" states:?)?")
-INCLUDE = re.compile(r"(?i)(?:must (?:reside|live|be located|be based)|resid\w+ (?:in|of)"
-                     r"|open to (?:candidates|residents|applicants)|located in|live in|living in"
-                     r"|available (?:to|in) (?:candidates|residents)|following states"
-                     r"|hire in|approved states|eligible states)")
+_DAYS_FROM = re.compile(r"(?i)\bdays?\b[^.]{0,20}(home|remote)")
+# a sentence needs one of these to vote (the perk test runs only on those that do)
+_VOTERS = (REMOTE_OPTION, ONSITE, HYBRID, REMOTE)
+# (\b added before the words that could end a longer one: "unexceptional", "president of",
+# "New Hampshire in" are not exclusions or residence rules)
+EXCLUDE = Rule(r"(?i)\b(?:not (?:available|open|eligible)|unable to (?:hire|consider|employ)"
+               r"|cannot (?:hire|consider|employ)|excluding|except(?: for)?|exclud\w*)"
+               r"[^.]{0,40}?(?:in|to|from|residents of|candidates in|the following"
+               r" states:?)?", starts=["not", "unable", "cannot", "exclud", "except"])
+INCLUDE = Rule(r"(?i)\b(?:must (?:reside|live|be located|be based)|resid\w+ (?:in|of)"
+               r"|open to (?:candidates|residents|applicants)|located in|live in|living in"
+               r"|available (?:to|in) (?:candidates|residents)|following states"
+               r"|hire in|approved states|eligible states)",
+               starts=["must", "resid", "open", "located", "live", "living", "available",
+                       "following", "hire", "approved", "eligible"])
+_RESIDENCE = re.compile(r"(?i)remote|home|resid|live|located|states")
 
-# Every remote, hybrid and on-site pattern needs one of these substrings; a sentence without
-# any is skipped before the expensive patterns run (substring tests cost next to nothing).
-KEYWORDS = ("remote", "home", "site", "office", "hybrid", "person", "telecommut", "telework",
-            "anywhere", "flexib", "agile", "wfh", "day", "pandemic", "covid", "part", "split",
-            "mix", "clinic", "campus", "hospital", "#li")
-ONSITE_KEYS = ("remote", "site", "person", "office", "home", "cannot be")
-REMOTE_KEYS = ("remote", "home", "telecommut", "telework", "wfh", "#li")
-HYBRID_KEYS = ("hybrid", "day", "home", "remote", "pandemic", "covid", "agile", "flexib")
 HINT_LABELS = {"remote": "remote", "hybrid": "hybrid", "on-site": "onsite", "onsite": "onsite",
                "telecommute": "remote", "in-office": "onsite", "in office": "onsite"}
 
@@ -131,29 +160,26 @@ def _states_in(text: str) -> list[str]:
     return sorted(codes)
 
 
-STATE_WORDS = re.compile(r"(?i)resid|live|living|located|based|states?\b|hire|open to|available"
-                         r"|eligib|exclud|except|not\b")
-
-
-def eligible_states(text: str, split: list[Sentence] | None = None) -> list[str]:
+def eligible_states(text: str, split: list[Sentence] | None = None,
+                    doc: Doc | None = None) -> list[str]:
     """US states a remote job is open to: named states, or all but the excluded ones.
 
-    An empty list means no state limit is stated. `split`: the text's sentences, if known.
+    An empty list means no state limit is stated. `split`: the text's sentences, if known;
+    `doc`: the posting prepared by the tagger, if known.
     """
+    doc = doc if doc is not None else Doc(text, split=split)
     include: set[str] = set()
     exclude: set[str] = set()
-    for sentence in split if split is not None else sentences(text):
-        s = sentence.text
-        if not STATE_WORDS.search(s):
-            continue
-        ex = EXCLUDE.search(s)
+    for i in doc.where(EXCLUDE, INCLUDE, title=False):
+        s = doc.units[i]
+        ex = doc.search(EXCLUDE, i)
         if ex and _states_in(s[ex.start():]):
             exclude.update(_states_in(s[ex.start():]))
             continue
-        inc = INCLUDE.search(s)
+        inc = doc.search(INCLUDE, i)
         if inc:
             named = _states_in(s[inc.start():])
-            if len(named) >= 1 and re.search(r"(?i)remote|home|resid|live|located|states", s):
+            if len(named) >= 1 and _RESIDENCE.search(s):
                 include.update(named)
     if include:
         return sorted(include - exclude)
@@ -186,29 +212,32 @@ def hint_label(hints: dict[str, Any] | None, location: str | None) -> str | None
 
 
 def classify_remote(text: str, title: str = "", hints: dict[str, Any] | None = None,
-                    location: str | None = None,
-                    split: list[Sentence] | None = None) -> RemoteTag:
+                    location: str | None = None, split: list[Sentence] | None = None,
+                    doc: Doc | None = None) -> RemoteTag:
     """The remote tag from the text, falling back to structured hints when the text is silent.
 
-    `split` is the text's sentences when the caller has them already.
+    `split` is the text's sentences when the caller has them already; `doc` the posting
+    prepared by the tagger (title included).
     """
+    doc = doc if doc is not None else Doc(text, title, split)
     votes: dict[str, str] = {}
-    split = split if split is not None else sentences(text)
-    # the title last: a sentence of the description is the better evidence
-    for s in [*(sentence.text for sentence in split), title]:
-        low = s.lower()
-        if not any(k in low for k in KEYWORDS):
+    perk, option, onsite, hybrid, remote = (doc.live(rules) for rules in (PERK, *_VOTERS))
+    voters = set().union(*(units for family in (option, onsite, hybrid, remote)
+                           for _rule, units in family))
+    # the sentences in order, the title last: a sentence of the description is the better
+    # evidence
+    for i in sorted(voters):
+        s = doc.units[i]
+        if perk and doc.any(perk, i):
             continue
-        if ("anywhere" in low or "abroad" in low or " of remote" in low) and PERK.search(s):
-            continue
-        if "hybrid" in low and REMOTE_OPTION.search(s):
+        if option and doc.any(option, i):
             votes.setdefault("remote", s)
-        elif any(k in low for k in ONSITE_KEYS) and ONSITE.search(s):
+        elif onsite and doc.any(onsite, i):
             votes.setdefault("onsite", s)
-        elif any(k in low for k in HYBRID_KEYS) and HYBRID.search(s):
+        elif hybrid and doc.any(hybrid, i):
             votes.setdefault("hybrid", s)
-        elif any(k in low for k in REMOTE_KEYS) and REMOTE.search(s):
-            if AFTER_TRAINING.search(s) and re.search(r"(?i)\bdays?\b[^.]{0,20}(home|remote)", s):
+        elif remote and doc.any(remote, i):
+            if AFTER_TRAINING.search(s) and _DAYS_FROM.search(s):
                 votes.setdefault("hybrid", s)
             else:
                 votes.setdefault("remote", s)
@@ -226,8 +255,8 @@ def classify_remote(text: str, title: str = "", hints: dict[str, Any] | None = N
         label, conf = "onsite", 0.9
     elif hint:
         return RemoteTag(hint, 0.7, f"board field says {hint}",
-                         eligible_states(text, split) if hint == "remote" else [])
+                         eligible_states(text, doc=doc) if hint == "remote" else [])
     else:
         return RemoteTag("onsite", 0.6, None, [])
-    states = eligible_states(text, split) if label in ("remote", "hybrid") else []
+    states = eligible_states(text, doc=doc) if label in ("remote", "hybrid") else []
     return RemoteTag(label, conf, votes[label], states)

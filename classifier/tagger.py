@@ -2,51 +2,66 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sklearn.pipeline import Pipeline
-
 from classifier import category
 from classifier.credentials import extract_credentials
 from classifier.facets import extract_facets
+from classifier.linear import LinearModel
+from classifier.prefilter import Doc
 from classifier.remote import classify_remote
-from classifier.text import sentences
 
 
 @dataclass
 class Tagger:
     """Category model plus remote and credential extractors, stamped with one version."""
 
-    model: Pipeline
+    model: LinearModel
     version: str
 
     @classmethod
     def load(cls) -> Tagger:
         """The tagger for the current corpus (trains and caches the model when needed)."""
-        return cls(category.load(), category.model_version())
+        return cls(category.load_linear(), category.model_version())
 
     def tag(self, postings: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         """Tags for postings given as {id, title, text, location?, hints?} (text is plain).
 
-        Output keys follow architecture.md's `hcjobs classify` lines.
+        Output keys follow architecture.md's `hcjobs classify` lines. Give many postings at
+        once: the model scores a whole batch with a few array operations, and each posting's
+        tags are the same whatever the batch (see tests).
         """
         if not postings:
             return []
-        proba = self.model.predict_proba(category.frame(list(postings)))
+        # The tags are plain trees of fresh objects: no cycles for the collector to find, but
+        # tens of thousands of allocations that would trigger it again and again.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return self._tag(postings)
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _tag(self, postings: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        docs = [Doc(str(p.get("text") or ""), str(p.get("title") or "")) for p in postings]
+        columns = category.columns(postings)
+        # the model reads the start of the text: its words are the Doc's when that is all of it
+        counts = [doc.counts if len(doc.text) <= category.TEXT_CHARS else None for doc in docs]
+        proba = self.model.predict_proba(columns, {"text": counts})
         classes = [str(c) for c in self.model.classes_]
         out = []
-        for posting, row in zip(postings, proba, strict=True):
+        for posting, doc, row in zip(postings, docs, proba, strict=True):
             scores = {c: round(float(p), 4) for c, p in zip(classes, row, strict=True)}
-            text = str(posting.get("text") or "")
-            title = str(posting.get("title") or "")
-            split = sentences(text)
+            text, title = doc.text, doc.units[doc.title]
             remote = classify_remote(text, title, posting.get("hints"), posting.get("location"),
-                                     split)
-            creds = extract_credentials(text, title, split)
+                                     doc=doc)
+            creds = extract_credentials(text, title, doc=doc)
             category_name = max(scores, key=lambda c: scores[c])
-            facets = extract_facets(text, title, category_name, split)
+            facets = extract_facets(text, title, category_name, doc=doc)
             out.append({
                 "id": posting.get("id"),
                 "category": category_name,

@@ -1,20 +1,30 @@
-"""Sentences with the section heading they sit under: the unit of evidence for every tag."""
+"""Sentences with the section heading they sit under: the unit of evidence for every tag.
+
+(The rules that run over them, and the prefilter they share, are in classifier.prefilter.)
+"""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
-SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
+# The split point between two sentences: after . ! ? and before a capital, digit or quote.
+# (Written with the punctuation in the match, not in a lookbehind, so that `re` can jump
+# straight to the punctuation instead of trying the pattern at every position.)
+SENTENCE_BREAK = re.compile(r"[.!?]\s+(?=[A-Z0-9(\"'])")
 ABBREVIATION = re.compile(r"(?i)\b(?:e\.g|i\.e|etc|vs|approx|incl|dr|st|no|min|max|inc|ltd|co"
                           r"|jr|sr|u\.s)\.$")
+_ABBREVIATION_CHARS = 8  # the longest abbreviation above ("approx.") and one more
+_ABBREVIATIONS = ("e.g", "i.e", "etc", "vs", "approx", "incl", "dr", "st", "no", "min", "max",
+                  "inc", "ltd", "co", "jr", "sr", "u.s")  # what a part must end in to be one
 BULLET = re.compile(r"^\s*(?:[-*\u2022\u25cf\u25aa\u2013]|\d+[.)])\s+")
+LABEL = re.compile(r"^([A-Z][A-Za-z /&'-]{2,40}):\s+(\S.*)$")
 MAX_HEADING_WORDS = 8
 
 
-@dataclass(frozen=True)
-class Sentence:
-    """One sentence (or bullet) of a posting and the heading of its section ("" if none)."""
+class Sentence(NamedTuple):
+    """One sentence (or bullet) of a posting and the heading of its section ("" if none).
+    (A named tuple: a posting makes dozens, and a frozen dataclass is slow to build.)"""
 
     text: str
     heading: str
@@ -24,6 +34,11 @@ HEADING_WORDS = re.compile(
     r"(?i)requir|qualif|responsib|duties|about|benefit|what you|who you|skills|experience"
     r"|education|essential|desirable|preferred|nice to have|summary|overview|the role"
     r"|position|compensation|salary|schedule|why join|perks|apply|person spec|criteria")
+_INNER_STOP = re.compile(r"[.!?;]\s")
+_ACRONYM = re.compile(r"\b[A-Z]{2,}\b")
+_ASK_AT_END = re.compile(r"(?i)\b(?:required|preferred|a plus|must)\s*$")
+_ASK_ONLY = re.compile(r"(?i)(?:preferred|required|essential|desirable)"
+                       r"(?: qualifications| skills| requirements)?")
 
 
 def is_heading(line: str) -> bool:
@@ -33,30 +48,47 @@ def is_heading(line: str) -> bool:
     sentence ("CPC required", "Master's degree preferred") is content, not a heading.
     """
     stripped = line.strip()
-    if not stripped or BULLET.match(stripped):
+    return bool(stripped) and _is_heading(stripped, BULLET.match(stripped) is not None)
+
+
+def _is_heading(stripped: str, bullet: bool) -> bool:
+    """is_heading() of a stripped, non-empty line whose bullet match is already known."""
+    if bullet:
         return False
-    words = stripped.rstrip(":").split()
-    if len(words) > MAX_HEADING_WORDS or re.search(r"[.!?;]\s", stripped):
+    words = stripped.rstrip(":").split(None, MAX_HEADING_WORDS)  # enough to know "too long"
+    if len(words) > MAX_HEADING_WORDS or _INNER_STOP.search(stripped):
         return False
     if stripped.endswith(":"):
         return True
-    if re.search(r"[.!?,;)]$", stripped) or not stripped[0].isupper():
+    if stripped[-1] in ".!?,;)" or not stripped[0].isupper():
         return False
     long_words = [w for w in words if len(w) > 3]
     title_case = bool(long_words) and \
         sum(w[0].isupper() for w in long_words) / len(long_words) >= 0.75
-    if title_case and not re.search(r"\b[A-Z]{2,}\b", stripped):
+    if title_case and not _ACRONYM.search(stripped):
         return True
     return len(words) <= 5 and bool(HEADING_WORDS.search(stripped)) and \
-        not re.search(r"(?i)\b(?:required|preferred|a plus|must)\s*$", stripped) or \
-        bool(re.fullmatch(r"(?i)(?:preferred|required|essential|desirable)"
-                          r"(?: qualifications| skills| requirements)?", stripped))
+        not _ASK_AT_END.search(stripped) or bool(_ASK_ONLY.fullmatch(stripped))
 
 
-def _introduces_list(line: str) -> bool:
+def _introduces_list(line: str, bullet: bool) -> bool:
     """A short line right before a bullet list heads it ("You'll need", "We'd love it if")."""
-    return (not BULLET.match(line) and len(line.split()) <= MAX_HEADING_WORDS
-            and not re.search(r"[.!?;,]$|[.!?;]\s", line))
+    return (not bullet and len(line.split(None, MAX_HEADING_WORDS)) <= MAX_HEADING_WORDS
+            and line[-1] not in ".!?;," and not _INNER_STOP.search(line))
+
+
+def _split(body: str) -> list[str]:
+    """The sentences of one line, as re.split(r"(?<=[.!?])\\s+(?=[A-Z0-9(\"'])") gives them."""
+    # a break needs its punctuation before the last character
+    if body.find(".", 0, -1) < 0 and body.find("!", 0, -1) < 0 and body.find("?", 0, -1) < 0:
+        return [body]
+    parts = []
+    last = 0
+    for match in SENTENCE_BREAK.finditer(body):
+        parts.append(body[last:match.start() + 1])
+        last = match.end()
+    parts.append(body[last:])
+    return parts
 
 
 def sentences(text: str) -> list[Sentence]:
@@ -65,27 +97,51 @@ def sentences(text: str) -> list[Sentence]:
     A line like "Preferred Qualifications" or "Essential:" sets the heading for the lines
     after it; "Requirements: CPC required." is both a heading and a sentence.
     """
+    return _sentences(text)[0]
+
+
+def _sentences(text: str) -> tuple[list[Sentence], list[str], list[int]]:
+    """sentences(), the text's non-empty lines (stripped), and the line of each sentence.
+    (Written for speed: the common cases, a bullet or a long line that is one sentence, are
+    decided without a call.)"""
     out: list[Sentence] = []
+    line_of: list[int] = []
     heading = ""
-    lines = [raw.strip() for raw in text.splitlines() if raw.strip()]
+    lines = [line for line in map(str.strip, text.splitlines()) if line]
+    bullets = [BULLET.match(line) for line in lines]
+    bullets.append(None)
+    new = tuple.__new__  # Sentence(text, heading) without the named tuple's Python __new__
     for index, line in enumerate(lines):
-        follows = lines[index + 1] if index + 1 < len(lines) else ""
-        if is_heading(line) or (BULLET.match(follows) and _introduces_list(line)):
+        bullet = bullets[index]
+        if bullet is None and (_is_heading(line, False) or (
+                bullets[index + 1] is not None and _introduces_list(line, False))):
             heading = line.rstrip(":").strip()
             continue
-        label = re.match(r"^([A-Z][A-Za-z /&'-]{2,40}):\s+(\S.*)$", line)
-        if label and len(label.group(1).split()) <= 4:
-            heading = label.group(1)
-        body = BULLET.sub("", line)
+        if ":" in line:
+            label = LABEL.match(line)
+            if label and len(label.group(1).split()) <= 4:
+                heading = label.group(1)
+        body = line[bullet.end():] if bullet else line
+        # a break needs its punctuation before the last character
+        if body.find(".", 0, -1) < 0 and body.find("!", 0, -1) < 0 and \
+                body.find("?", 0, -1) < 0:
+            parts: list[str] = [body]
+        else:
+            parts = _split(body)
         pending = ""
-        for part in SENTENCE_END.split(body):
+        for part in parts:
             part = (pending + " " + part).strip() if pending else part.strip()
-            if ABBREVIATION.search(part):  # "e.g. NMC" does not end a sentence
+            # "e.g. NMC" does not end a sentence; only the end of the part can be one
+            if part.endswith(".") and part[-_ABBREVIATION_CHARS:-1].lower().endswith(
+                    _ABBREVIATIONS) and ABBREVIATION.search(
+                    part, max(0, len(part) - _ABBREVIATION_CHARS)):
                 pending = part
                 continue
             pending = ""
             if part:
-                out.append(Sentence(part, heading))
+                out.append(new(Sentence, (part, heading)))
+                line_of.append(index)
         if pending:
-            out.append(Sentence(pending, heading))
-    return out
+            out.append(new(Sentence, (pending, heading)))
+            line_of.append(index)
+    return out, lines, line_of

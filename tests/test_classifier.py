@@ -1,18 +1,39 @@
 """The tagger: credentials and remote extraction on the guide's hard cases, the category model
-on the held-out evaluation sets, and model persistence."""
+on the held-out evaluation sets, and model persistence; and the fast path (trigger prefilter,
+lowercase twins, the model's exported arithmetic), checked against the slow one."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import re
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 
-from classifier import category
+from classifier import category, prefilter, text
 from classifier.corpus import load_corpus, read_labeled
 from classifier.credentials import extract_credentials
 from classifier.evaluate import evaluate
+from classifier.facets import extract_facets
+from classifier.linear import LinearModel
+from classifier.prefilter import (
+    RULES,
+    SINGLES,
+    WORD,
+    Doc,
+    Folded,
+    _twin_ok,
+    hoist_boundaries,
+    lowercase_twin,
+    words,
+)
 from classifier.remote import classify_remote, eligible_states
 from classifier.tagger import Tagger
+from classifier.text import ABBREVIATION, sentences
 
 
 def creds(text: str, title: str = "Coding Specialist") -> dict[str, str]:
@@ -161,6 +182,7 @@ def test_eligible_states(text: str, states: list[str] | None) -> None:
 def test_model_round_trip_and_metrics(tmp_path: Path) -> None:
     model, metrics = category.train(tmp_path, cv=False)
     assert (tmp_path / "category.skops").exists() and (tmp_path / "metrics.json").exists()
+    assert (tmp_path / category.LINEAR_FILE).exists()
     assert metrics["n_train"] == len(load_corpus())
     loaded = category.load(tmp_path)
     probe = category.frame([{"title": "Inpatient Coding Specialist",
@@ -271,3 +293,200 @@ def test_facets_for_coding_and_administration() -> None:
     assert apprentice.entry_level and apprentice.entry_evidence
     other = extract_facets("Bedside care in our emergency department.", "RN", "other")
     assert other.facets == {}  # facets describe coding and administration work only
+
+
+# --- the fast path: the same tags, faster ---------------------------------------------------
+
+ODD_TEXTS = [  # letters that lowercase to more letters or fold differently under (?i)
+    "İstanbul office: this is a fully remote position. CPC required.",
+    "Remote work is not available. Certified profeſſional coder (CPC) required.",
+    "Hybrıd: two days a week in the office. RN licenſe required.",
+    "Work from home \u212aansas, \u00a0three days a week at the clinic. Must reside in KS.",
+    "ΣΑΣ. Requirements:\n- CCS required\n- 3+ years of inpatient coding experience",
+]
+
+
+def _postings() -> list[dict[str, Any]]:
+    rows = load_corpus()
+    return [{"id": r["id"], "title": r.get("title"), "text": r.get("text"),
+             "location": r.get("location")} for r in rows] + \
+        [{"id": f"odd-{i}", "title": "Coder", "text": t} for i, t in enumerate(ODD_TEXTS)]
+
+
+def test_batch_tags_equal_one_by_one_tags() -> None:
+    """A posting's tags do not depend on the batch it is tagged in."""
+    tagger = Tagger.load()
+    postings = _postings()[::5]
+    assert tagger.tag(postings) == [tagger.tag([p])[0] for p in postings]
+
+
+def _all_tags(postings: list[dict[str, Any]]) -> list[Any]:
+    tagger = Tagger.load()
+    out: list[Any] = tagger.tag(postings)
+    for p in postings:  # facets of every category, not only the predicted one
+        for name in ("coding", "administration", "other"):
+            out.append(dataclasses.asdict(extract_facets(p["text"] or "", p["title"] or "", name)))
+    return out
+
+
+def test_fast_path_never_changes_a_tag(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every tag, evidence sentence and facet with the fast path (triggers, lowercase twins)
+    is the one the patterns as written give on every sentence."""
+    postings = _postings()
+    fast = _all_tags(postings)
+    monkeypatch.setattr(prefilter, "FAST", False)
+    assert _all_tags(postings) == fast
+
+
+def test_word_memory_forgets_without_changing_a_tag(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The words learnt across postings are bounded: forgetting them midway changes nothing."""
+    postings = _postings()[:40]
+    want = Tagger.load().tag(postings)
+    monkeypatch.setattr(prefilter._Words, "LIMIT", 300)
+    prefilter._forget()
+    assert Tagger.load().tag(postings) == want
+    assert len(prefilter._WORDS_SEEN.checked) <= 300
+
+
+def _units(rows: list[dict[str, Any]]) -> list[tuple[Doc, int]]:
+    out: list[tuple[Doc, int]] = []
+    for row in rows:
+        doc = Doc(row.get("text") or "", row.get("title") or "")
+        out.extend((doc, i) for i in range(len(doc.units)))
+    return out
+
+
+@pytest.fixture(scope="module")
+def corpus_units() -> list[tuple[Doc, int]]:
+    return _units(load_corpus() + [{"text": t, "title": "Coder"} for t in ODD_TEXTS])
+
+
+def test_every_match_holds_a_trigger(corpus_units: list[tuple[Doc, int]]) -> None:
+    """The prefilter never drops a sentence (or title) that a rule's pattern matches: each
+    rule's triggers are in every match, over the whole training corpus."""
+    checked = 0
+    for rule in RULES:
+        for doc, i in corpus_units:
+            if rule.pattern.search(doc.units[i]):
+                checked += 1
+                assert i in doc.of(rule), (rule, doc.units[i])
+                assert rule.may_match(doc.units[i], doc.lows[i]), (rule, doc.units[i])
+    assert checked > 1000  # the corpus exercises the rules
+
+
+def test_every_match_holds_a_trigger_on_held_out_postings(shared_data: Path) -> None:
+    rows = [r for name in ("dev.jsonl", "dev_us_a.jsonl", "dev_us_b.jsonl")
+            for r in read_labeled(shared_data / name)]
+    for doc, i in _units(rows):
+        for rule in RULES:
+            if rule.pattern.search(doc.units[i]):
+                assert i in doc.of(rule), (rule, doc.units[i])
+
+
+def test_lowercase_twins_match_where_their_patterns_do(
+        corpus_units: list[tuple[Doc, int]]) -> None:
+    folded = [r for r in RULES if r.twin is not None]
+    assert len(folded) > 40
+    for doc, i in corpus_units:
+        unit, low = doc.units[i], doc.lows[i]
+        for rule in folded:
+            want = [m.span() for m in rule.pattern.finditer(unit)]
+            if _twin_ok(unit, low) and rule.twin is not None:
+                assert [m.span() for m in rule.twin.finditer(low)] == want, rule
+            assert [m.span() for m in rule.finditer(unit, low)] == (
+                want if rule.may_match(unit, low) else [])
+
+
+@pytest.mark.parametrize("pattern", [
+    r"(?i)\bremote\b|\bhybrid|work from home|\bwfh\b",
+    r"(?i)[|(]x|\b(?:y|z)|\bq(?-i:Q)",
+    r"(?i)\bCPC-A\b|[A-Z]{2}\s*\d",
+    r"(?i)(?P<n>master)'?s?\b",
+])
+def test_lowercase_twin_or_none(pattern: str) -> None:
+    compiled = re.compile(pattern)
+    twin = lowercase_twin(compiled)
+    if "(?-i" in pattern or "(?P" in pattern:
+        assert twin is None  # scoped flags and named groups: the pattern runs as written
+        return
+    assert twin is not None and not twin.flags & re.IGNORECASE
+    for sample in ["Remote, hybrid or WFH", "x|Y Z q", "CPC-a ab 1", "MASTER'S", "İ ſ ı"]:
+        if _twin_ok(sample, sample.lower()):
+            assert [m.span() for m in twin.finditer(sample.lower())] == \
+                [m.span() for m in compiled.finditer(sample)]
+
+
+def test_folded_pattern_on_letters_that_fold_oddly() -> None:
+    folded = Folded(r"(?i)\bprofessional\b|\bhybrid\b")
+    for sample in ["Profeſſional", "Hybrıd", "HYBRID", "İstanbul hybrid"]:
+        assert bool(folded.search(sample)) == bool(folded.pattern.search(sample)), sample
+
+
+@pytest.mark.parametrize(("source", "hoisted"), [
+    (r"\ba|\bb|c|\bd|\be", r"\b(?:a|b)|c|\b(?:d|e)"),
+    (r"[|(]x|\b(?:y|z)|\bq", r"[|(]x|\b(?:(?:y|z)|q)"),
+    (r"[]|]|\ba|\bb", r"[]|]|\b(?:a|b)"),
+    (r"x\|y|\bz", r"x\|y|\bz"),
+])
+def test_hoist_boundaries(source: str, hoisted: str) -> None:
+    assert hoist_boundaries(source) == hoisted
+    for sample in ["a b c d e", "x|y z q", "(x y ]a b", "ab ba cd"]:
+        assert [m.span() for m in re.finditer(hoisted, sample)] == \
+            [m.span() for m in re.finditer(source, sample)]
+
+
+def test_words_are_the_model_tokens() -> None:
+    """words() and Doc.counts (less its single characters) are WORD's, which are the tokens
+    scikit-learn's default token_pattern gives."""
+    samples = [r["text"] for r in load_corpus()] + ODD_TEXTS + [
+        "a_b c\u00a0d é_f ’xy’ 3× ½ x²y ١٢ ß ǅ \x1cab\x1fcd tab\there\r\nnext\x85x\u2028y",
+        "".join(map(chr, range(0x3000))), "", "\n \n"]
+    pattern = re.compile(r"(?u)\b\w\w+\b")
+    for sample in samples:
+        low = sample.lower()
+        assert words(low) == WORD.findall(low) == pattern.findall(low)
+        counts = Doc(sample, "A title").counts
+        assert Counter({t: n for t, n in counts.items() if len(t) > 1}) == Counter(words(low))
+        assert all(t in SINGLES for t in counts if len(t) == 1)
+
+
+def test_abbreviation_precheck_covers_the_pattern() -> None:
+    listed = set(re.findall(r"\(\?:(.*)\)", ABBREVIATION.pattern)[0].split("|"))
+    assert {a.replace("\\.", ".") for a in listed} == set(text._ABBREVIATIONS)
+    assert [s.text for s in sentences("See e.g. NMC rules. Approx. 3 days. Inc. Done.")] == \
+        ["See e.g. NMC rules.", "Approx. 3 days.", "Inc. Done."]
+
+
+def test_linear_model_scores_as_the_pipeline(tmp_path: Path) -> None:
+    """The exported arithmetic gives the fitted pipeline's probabilities, saved and loaded
+    without pickle, with or without the words a Doc counted."""
+    pipeline, _ = category.train(tmp_path, cv=False)
+    model = category.load_linear(tmp_path)
+    rows = _postings() + [{"title": "", "text": ""}, {"title": "İ ſ", "text": "Köln\tcoder"}]
+    want = pipeline.predict_proba(category.frame(rows))
+    columns = category.columns(rows)
+    assert np.allclose(model.predict_proba(columns), want, rtol=0, atol=1e-9)
+    counts = [Doc(t).counts for t in columns["text"]]
+    assert np.allclose(model.predict_proba(columns, {"text": counts}), want, rtol=0, atol=1e-9)
+    reloaded = LinearModel.load(tmp_path / category.LINEAR_FILE)
+    assert np.array_equal(reloaded.predict_proba(columns), model.predict_proba(columns))
+    meta = json.loads(str(np.load(tmp_path / category.LINEAR_FILE)["meta"]))
+    assert [b["name"] for b in meta["blocks"]] == ["title_words", "title_chars", "text_words"]
+
+
+@pytest.mark.parametrize(("text_", "title", "expected"), [
+    # a word inside a longer one is not the word: \b before the spelled-out names
+    ("Bachelor's or undergraduate degree in public health required.", "Team Member", {}),
+    ("A graduate degree in public health is required.", "Team Member", {"MPH": "required"}),
+    ("Uncertified professional coder applicants welcome. Required: typing.", "Coder", {}),
+])
+def test_credential_names_start_a_word(text_: str, title: str,
+                                       expected: dict[str, str]) -> None:
+    assert creds(text_, title) == expected
+
+
+def test_residence_rule_words_start_a_word() -> None:
+    # "President of" is no residence rule ("resid..."), "Hampshire in" no "hire in"
+    assert eligible_states("This remote role reports to the Vice President of Operations in "
+                           "Ohio.") == []
+    assert eligible_states("Remote role: we hire in Ohio and Kentucky only.") == ["KY", "OH"]

@@ -1,0 +1,619 @@
+"""The fast path every rule family shares: which sentences a pattern may match, found once
+per posting, and (?i) patterns run as lowercase twins.
+
+Python's `re` spends most of its time failing to match, and a (?i) pattern fails slowly: it
+folds case at every step and gets no literal-prefix search. So:
+
+- each pattern (a `Rule`) names its triggers, words that every match holds (or starts with);
+- a posting (`Doc`) is split into sentences and its words found and counted once, line by
+  line; each word tells which triggers it serves (remembered across postings), which gives at
+  once the sentences that hold each trigger; a rule then runs only on those (`Doc.of`);
+- a (?i) pattern runs as its lowercase twin, case-sensitive, on the sentence lowercased once.
+
+FAST = False turns all of it off (every pattern, as written, on every sentence): the tests
+compare both ways over the corpus, and check every rule's triggers against its matches.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import chain
+
+from classifier.text import Sentence, _sentences
+
+WORD = re.compile(r"\w\w+")
+"""Words of two or more characters: the category model's tokens and the prefilter's words.
+(The same tokens as scikit-learn's default token_pattern, found faster without the \\b.)"""
+
+FAST = True
+"""False runs every pattern as written on every sentence: slow, for the tests that prove the
+fast path (triggers, lowercase twins) never changes a tag."""
+
+_INLINE_FLAGS = re.compile(r"\(\?[aiLmsux-]+[:)]|\(\?P|\\N")
+
+
+def lowercase_twin(pattern: re.Pattern[str]) -> re.Pattern[str] | None:
+    """The case-sensitive pattern that matches the lowercased text where a (?i) pattern
+    matches the text (same spans), or None when the pattern is not (?i) throughout.
+
+    Letters are lowercased, escapes (\\b, \\S, \\W...) kept. Valid on text that lowercases
+    letter for letter (see `_twin_ok`).
+    """
+    if not pattern.flags & re.IGNORECASE:
+        return None
+    source = pattern.pattern.removeprefix("(?i)")
+    if _INLINE_FLAGS.search(source):
+        return None  # scoped flags, named groups, \N{...}: keep the pattern as written
+    out = []
+    i = 0
+    while i < len(source):
+        if source[i] == "\\":
+            out.append(source[i:i + 2])
+            i += 2
+        else:
+            out.append(source[i].lower())
+            i += 1
+    return re.compile(hoist_boundaries("".join(out)), pattern.flags & ~re.IGNORECASE)
+
+
+def _top_alternatives(source: str) -> list[str]:
+    """The top-level alternatives of a pattern's source ("a|(b|c)|d" -> a, (b|c), d)."""
+    parts = []
+    depth = start = i = 0
+    in_class = False
+    while i < len(source):
+        char = source[i]
+        if char == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+            i += 1 + (source[i + 1:i + 2] == "^")
+            i += source[i:i + 1] == "]"  # a "]" first in a class is a literal
+            continue
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            parts.append(source[start:i])
+            start = i + 1
+        i += 1
+    parts.append(source[start:])
+    return parts
+
+
+def hoist_boundaries(source: str) -> str:
+    """The same pattern with each run of top-level alternatives that start with \\b written
+    as \\b(?:a|b|...): the same matches in the same order of preference, but `re` tests the
+    word boundary once per position instead of once per alternative (the big alternations
+    run several times faster)."""
+    out: list[str] = []
+    run: list[str] = []
+
+    def flush() -> None:
+        if len(run) > 1:
+            out.append("\\b(?:" + "|".join(run) + ")")
+        else:
+            out.extend("\\b" + alternative for alternative in run)
+        run.clear()
+
+    for part in _top_alternatives(source):
+        if part.startswith("\\b"):
+            run.append(part[2:])
+        else:
+            flush()
+            out.append(part)
+    flush()
+    return "|".join(out)
+
+
+def _twin_ok(text: str, low: str) -> bool:
+    """Whether `low` is `text` lowercased letter for letter, so that a twin's spans are the
+    pattern's: no letter grew ("İ") and none that (?i) folds differently ("ı", "ſ")."""
+    return len(low) == len(text) and (low.isascii() or ("\u0131" not in low
+                                                         and "\u017f" not in low))
+
+
+_ODD_FOLDS = ("\u0130", "\u0131", "\u017f")  # İ ı ſ: (?i) takes them for i, i, s
+
+
+def _folds_oddly(text: str) -> bool:
+    """Whether the text holds a letter that a (?i) pattern matches as an ASCII letter but that
+    lowercases to something else: its words then may not show a trigger a match holds, so
+    the prefilter stands aside for it (rare: Turkish dotted and dotless i, the long s)."""
+    return not text.isascii() and any(c in text for c in _ODD_FOLDS)
+
+
+class Folded:
+    """A pattern that, when it is (?i) throughout, runs as its lowercase twin on the text
+    lowercased: several times faster, since `re` folds case at every step of a (?i) pattern
+    and finds no literal prefix to jump to. Spans and groups are the same; the letters of a
+    twin's match are the lowercase copy's, so use its spans, not its text's case."""
+
+    __slots__ = ("pattern", "twin")
+
+    def __init__(self, pattern: str | re.Pattern[str], flags: int = 0) -> None:
+        self.pattern = re.compile(pattern, flags) if isinstance(pattern, str) else pattern
+        self.twin = lowercase_twin(self.pattern)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.pattern.pattern[:60]!r})"
+
+    def _pick(self, text: str, low: str | None) -> tuple[re.Pattern[str], str]:
+        if self.twin is not None and FAST:
+            low = text.lower() if low is None else low
+            if _twin_ok(text, low):
+                return self.twin, low
+        return self.pattern, text
+
+    def search(self, text: str, low: str | None = None) -> re.Match[str] | None:
+        """The first match (`low`: the text lowercased, when the caller has it)."""
+        pattern, subject = self._pick(text, low)
+        return pattern.search(subject)
+
+    def match(self, text: str, low: str | None = None) -> re.Match[str] | None:
+        """A match at the start of the text."""
+        pattern, subject = self._pick(text, low)
+        return pattern.match(subject)
+
+    def finditer(self, text: str, low: str | None = None) -> Iterator[re.Match[str]]:
+        """Every match, left to right."""
+        pattern, subject = self._pick(text, low)
+        return pattern.finditer(subject)
+
+
+_START, _WHOLE, _SUB = 0, 1, 2
+_STARTS: dict[str, tuple[str, ...]] = {}  # first three letters -> word-start triggers
+_WORDS: set[str] = set()  # whole-word triggers
+RULES: list[Rule] = []
+"""Every rule made, for the tests that check each rule's triggers against its pattern."""
+
+
+class _Words:
+    """Which triggers each word serves, learnt once per distinct word and remembered across
+    postings (most words recur): a posting's triggers then cost a few set operations.
+
+    A new Rule, or too many words over a long crawl, replaces the whole object (see _forget),
+    so that a posting being read keeps a consistent one."""
+
+    __slots__ = ("triggers", "trigger_words", "checked")
+    LIMIT = 500_000  # distinct words remembered at most
+
+    def __init__(self) -> None:
+        self.triggers: dict[str, tuple[str, ...]] = {}  # word -> its triggers (words with any)
+        self.trigger_words: set[str] = set()  # the same words, for fast intersections
+        self.checked: set[str] = set()  # every word learnt
+
+    def learn(self, found: set[str]) -> _Words:
+        """Learn the words not seen yet; the object to use for them (a fresh one when this
+        one is full)."""
+        new = found.difference(self.checked)
+        if not new:
+            return self
+        if len(self.checked) + len(new) > self.LIMIT:
+            _forget()
+            return _WORDS_SEEN.learn(found)
+        for word in new:
+            hits = tuple(t for t in _STARTS.get(word[:3], ()) if word.startswith(t))
+            if word in _WORDS and word not in hits:
+                hits += (word,)
+            if hits:
+                self.triggers[word] = hits
+                self.trigger_words.add(word)
+        self.checked.update(new)
+        return self
+
+
+_WORDS_SEEN = _Words()
+
+
+def _forget() -> None:
+    global _WORDS_SEEN
+    _WORDS_SEEN = _Words()
+
+
+# ASCII characters that are not word characters become spaces; other bytes stay.
+_NON_WORD = bytes(c if chr(c).isalnum() or c == ord("_") or c >= 128 else 32
+                  for c in range(256))
+_NON_WORD_LINES = bytes(10 if c == 10 else b for c, b in enumerate(_NON_WORD))  # keeps "\n"
+
+
+def _line_words(low: str, lines: int) -> list[list[str]]:
+    """The words of each line of `low` (lowercased lines joined by line breaks), the single
+    characters among them included: words() line by line, in one pass."""
+    if not lines:
+        return []
+    pieces = low.encode("utf-8", "surrogatepass").translate(_NON_WORD_LINES).decode(
+        "utf-8", "surrogatepass").split("\n")
+    if len(pieces) != lines:
+        raise ValueError(f"{lines} lines expected, {len(pieces)} found")
+    out = [piece.split() for piece in pieces]
+    if not low.isascii():
+        out = [[w for p in found for w in ((p,) if p.isascii() else WORD.findall(p))]
+               for found in out]
+    return out
+
+
+SINGLES = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+"""The one-character words that Doc.counts may hold besides WORD's (drop them to get those)."""
+
+
+def words(low: str) -> list[str]:
+    """WORD.findall(low) (the words of two or more characters), several times faster: bytes
+    translate and split do the work in C, and only a piece with non-ASCII letters goes
+    through the regex."""
+    pieces = low.encode("utf-8", "surrogatepass").translate(_NON_WORD).decode(
+        "utf-8", "surrogatepass").split()
+    if not low.isascii():
+        pieces = [w for piece in pieces
+                  for w in ((piece,) if piece.isascii() else WORD.findall(piece))]
+    return [w for w in pieces if len(w) > 1]
+
+
+_RULES_BY_KEY: dict[str, frozenset[Rule]] = {}  # start or word trigger -> the rules it serves
+
+
+class Rule(Folded):
+    """A pattern and its triggers: strings that every match holds, so that a posting or a
+    sentence without any of them is skipped before the pattern runs.
+
+    - `starts`: words every match holds the start of ("remote" for "remotely"): three
+      characters or more, at a word start in every match (after \\b, a space, a hyphen).
+    - `words`: words every match holds whole ("rn", "vp"): two characters or more.
+    - `subs`: substrings that may sit inside a word ("e/m", "year" in "5years"); each costs
+      a scan of the posting, so use them only where the pattern allows no word trigger.
+    - `also`: lowercase substrings that every match holds as well (" and " in "office and
+      home"): a sentence holding a trigger but not all of these is skipped too.
+
+    A lowercase trigger stands for the word in any case. One written with capitals ("RN",
+    for a case-sensitive pattern) is looked for as written in a sentence (Rule.search), and in
+    lowercase among a posting's words (Doc.of: a few more sentences, never fewer).
+    """
+
+    __slots__ = ("triggers", "also", "_keys", "_subs", "_low", "_cased")
+
+    def __init__(self, pattern: str | re.Pattern[str], *, starts: Iterable[str] = (),
+                 words: Iterable[str] = (), subs: Iterable[str] = (),
+                 also: Iterable[str] = ()) -> None:
+        super().__init__(pattern)
+        self.also = tuple(also)
+        if any(a != a.lower() or not a for a in self.also):
+            raise ValueError(f"also {self.also!r} must be lowercase")
+        kinds = [(t, _START) for t in starts] + [(t, _WHOLE) for t in words] + \
+            [(t, _SUB) for t in subs]
+        if not kinds:
+            raise ValueError(f"rule {self.pattern.pattern!r} has no trigger")
+        for trigger, kind in kinds:
+            if "\n" in trigger or (kind != _SUB and not re.fullmatch(
+                    r"\w{3,}" if kind == _START else r"\w{2,}", trigger)):
+                raise ValueError(f"bad trigger {trigger!r} for {self!r}")
+        self.triggers: tuple[tuple[str, int], ...] = tuple(kinds)
+        self._keys = frozenset(t.lower() for t, kind in kinds if kind != _SUB)
+        self._subs = tuple(t for t, kind in kinds if kind == _SUB)
+        self._low = tuple(t for t, _kind in kinds if t == t.lower())
+        self._cased = tuple(t for t, _kind in kinds if t != t.lower())
+        for trigger, kind in kinds:
+            key = trigger.lower()
+            if kind == _START:
+                _STARTS[key[:3]] = tuple(sorted({*_STARTS.get(key[:3], ()), key}))
+            elif kind == _WHOLE:
+                _WORDS.add(key)
+        for key in self._keys:
+            _RULES_BY_KEY[key] = _RULES_BY_KEY.get(key, frozenset()) | {self}
+        _forget()
+        RULES.append(self)
+
+    def __repr__(self) -> str:
+        return f"Rule({self.pattern.pattern[:60]!r}, {[t for t, _ in self.triggers]})"
+
+    def may_match(self, text: str, low: str) -> bool:
+        """Whether a sentence holds a trigger (`low`: the sentence lowercased)."""
+        if not FAST or _folds_oddly(text):
+            return True
+        return (any(t in low for t in self._low) or any(t in text for t in self._cased)) and \
+            all(a in low for a in self.also)
+
+    def search(self, text: str, low: str | None = None) -> re.Match[str] | None:
+        """The first match in one sentence (`low`: the sentence lowercased)."""
+        low = text.lower() if low is None else low
+        return super().search(text, low) if self.may_match(text, low) else None
+
+    def finditer(self, text: str, low: str | None = None) -> Iterator[re.Match[str]]:
+        """Every match in one sentence (`low`: the sentence lowercased)."""
+        low = text.lower() if low is None else low
+        return super().finditer(text, low) if self.may_match(text, low) else iter(())
+
+
+class Rules:
+    """Alternatives of one decision ("the sentence says on-site"): one Rule per group of
+    alternatives with the same triggers, so a sentence runs only the groups it can match."""
+
+    __slots__ = ("rules",)
+
+    def __init__(self, *rules: Rule) -> None:
+        self.rules = rules
+
+    def search(self, text: str, low: str | None = None) -> re.Match[str] | None:
+        """The first alternative's match in one piece of text (truth is what callers use)."""
+        for rule in self.rules:
+            match = rule.search(text, low)
+            if match:
+                return match
+        return None
+
+
+_FINDERS: dict[tuple[str, int], re.Pattern[str]] = {}
+
+
+def _finder(trigger: str, kind: int) -> re.Pattern[str]:
+    """A pattern for the trigger's occurrences of its kind: the literal first, so that `re`
+    jumps from one occurrence to the next; the word-start (and word-end) test after it."""
+    finder = _FINDERS.get((trigger, kind))
+    if finder is None:
+        literal = re.escape(trigger)
+        source = literal if kind == _SUB else literal + rf"(?<!\w{literal})"
+        if kind == _WHOLE:
+            source += r"(?!\w)"
+        finder = _FINDERS[trigger, kind] = re.compile(source)
+    return finder
+
+
+def _units_with(hay: str, starts: list[int], trigger: str, kind: int) -> list[int]:
+    """Indices of the units (joined in `hay`, unit i starting at starts[i]) that hold the
+    trigger: at a word start, as a whole word, or anywhere, by its kind."""
+    return sorted({bisect_right(starts, match.start()) - 1
+                   for match in _finder(trigger, kind).finditer(hay)})
+
+
+class Doc:
+    """A posting prepared once for every rule family.
+
+    Its units are its sentences and then its title (`units[doc.title]`), each with a lowercase
+    copy. Its words are found once, line by line, and counted (the model's features too); they
+    tell which triggers the posting holds (`present`) and which units hold each (the units
+    of a line that holds it). For a rule it answers which units may match (`of`) and runs the
+    rule on one unit (`run`), as the lowercase twin when the text lowercases letter for
+    letter. A text with letters that fold oddly under (?i) (see _folds_oddly) is not gated:
+    every rule runs on every unit, as written.
+    """
+
+    __slots__ = ("text", "low", "sentences", "units", "lows", "title", "counts", "present",
+                 "gated", "folds", "_seen", "_live", "_subs", "_where", "_of", "_hay",
+                 "_index")
+
+    def __init__(self, text: str, title: str = "", split: list[Sentence] | None = None
+                 ) -> None:
+        self.text = text
+        self.low = text.lower()
+        given = split is not None
+        if split is None:
+            split, lines, line_of = _sentences(text)
+        self.sentences = split
+        self.units = [s.text for s in split]
+        self.units.append(title)
+        self.lows = [unit.lower() for unit in self.units]
+        self.title = len(split)
+        """The index of the title among the units (the last)."""
+        self._index: dict[str, list[int]] | None = None
+        if given:  # the caller's sentences: the words from the text, units indexed later
+            self.counts: Counter[str] = Counter(words(self.low))
+        else:  # one pass over the text's words, line by line, which also indexes the units
+            line_words = _line_words("\n".join(lines).lower(), len(lines))
+            self.counts = Counter(chain.from_iterable(line_words))
+        """How often the text holds each word, lowercased: WORD's words (the model's tokens),
+        and single characters (ASCII letters and digits: see SINGLES)."""
+        title_words = words(self.lows[-1])
+        found = set(self.counts)
+        found.update(title_words)
+        seen = self._seen = _WORDS_SEEN.learn(found)
+        triggers = seen.triggers
+        trigger_words = found.intersection(seen.trigger_words)
+        self.present: set[str] = set(chain.from_iterable(map(triggers.__getitem__,
+                                                             trigger_words)))
+        """The start and word triggers the posting holds (text or title)."""
+        if not given:
+            units_of_line: list[list[int]] = [[] for _ in lines]
+            for unit, line in enumerate(line_of):
+                units_of_line[line].append(unit)
+            index: dict[str, list[int]] = {}
+            for line, line_found in enumerate(line_words):
+                units = units_of_line[line]
+                if units:
+                    for word in trigger_words.intersection(line_found):
+                        for trigger in triggers[word]:
+                            index.setdefault(trigger, []).extend(units)
+            for word in trigger_words.intersection(title_words):
+                for trigger in triggers[word]:
+                    index.setdefault(trigger, []).append(self.title)
+            self._index = index
+        self.gated = FAST and not _folds_oddly(text) and not _folds_oddly(title)
+        """Whether the prefilter applies (else every rule runs, as written, on every unit)."""
+        self.folds = self.gated and _twin_ok(text, self.low) and _twin_ok(title, self.lows[-1])
+        self._live: set[Rule] | None = None
+        self._subs: dict[str, bool] = {}
+        self._where: dict[tuple[str, int], list[int]] = {}
+        self._of: dict[Rule, set[int]] = {}
+        self._hay: dict[bool, tuple[str, list[int]]] = {}
+
+    def _has_sub(self, sub: str) -> bool:
+        found = self._subs.get(sub)
+        if found is None:
+            if sub == sub.lower():
+                found = sub in self.low or sub in self.lows[-1]
+            else:
+                found = sub in self.text or sub in self.units[-1]
+            self._subs[sub] = found
+        return found
+
+    def _live_rules(self) -> set[Rule]:
+        live = self._live
+        if live is None:  # the rules served by the triggers found, in one pass
+            keys = self.present.intersection(_RULES_BY_KEY)
+            live = self._live = set().union(*map(_RULES_BY_KEY.__getitem__, keys))
+        return live
+
+    def holds(self, rule: Rule) -> bool:
+        """Whether the posting (text or title) holds one of the rule's triggers."""
+        if not self.gated or rule in self._live_rules():
+            return True
+        if rule._subs:
+            return any(self._has_sub(s) for s in rule._subs)
+        return False
+
+    def holding(self, rules: Iterable[Rule]) -> list[Rule]:
+        """The rules, in order, whose triggers the posting holds (a set look-up each)."""
+        live = self._live_rules()
+        return [r for r in rules if not self.gated or r in live or r._subs and self.holds(r)]
+
+    def _located(self, trigger: str, kind: int) -> list[int]:
+        """The units that hold the trigger (by its kind), found once."""
+        found = self._where.get((trigger, kind))
+        if found is None:
+            lowercase = trigger == trigger.lower()
+            hay = self._hay.get(lowercase)
+            if hay is None:
+                hay = self._hay[lowercase] = _joined(self.lows if lowercase else self.units)
+            found = self._where[trigger, kind] = _units_with(*hay, trigger, kind)
+        return found
+
+    def _units_of_words(self) -> dict[str, list[int]]:
+        """Start or word trigger -> the units whose words serve it, found in one pass over
+        the units' words (a unit is a sentence or the title: it holds no line break)."""
+        index = self._index
+        if index is None:
+            index = self._index = {}
+            joined = "\n".join(self.lows)
+            pieces = joined.encode("utf-8", "surrogatepass").translate(_NON_WORD_LINES).decode(
+                "utf-8", "surrogatepass").split("\n")
+            if len(pieces) != len(self.lows):  # a title with a line break: unit by unit
+                pieces = [low.replace("\n", " ") for low in self.lows]
+            triggering, triggers = self._seen.trigger_words, self._seen.triggers
+            for unit, piece in enumerate(pieces):
+                found = piece.split()
+                if not piece.isascii():
+                    found = [w for p in found for w in ((p,) if p.isascii() else WORD.findall(p))]
+                for word in triggering.intersection(found):
+                    for trigger in triggers[word]:
+                        units = index.get(trigger)
+                        if units is None:
+                            index[trigger] = [unit]
+                        elif units[-1] != unit:
+                            units.append(unit)
+        return index
+
+    def of(self, rule: Rule) -> set[int]:
+        """The units that may match the rule: those that hold one of its triggers (a word
+        trigger written with capitals is looked up in lowercase: a few more units)."""
+        found = self._of.get(rule)
+        if found is None:
+            found = set()
+            if not self.gated:
+                found.update(range(len(self.units)))
+            elif self.holds(rule):
+                index = self._units_of_words()
+                for key in rule._keys:
+                    units = index.get(key)
+                    if units:
+                        found.update(units)
+                for sub in rule._subs:
+                    if self._subs.get(sub) or self._has_sub(sub):
+                        found.update(self._located(sub, _SUB))
+                if rule.also:
+                    lows = self.lows
+                    for also in rule.also:
+                        found = {i for i in found if also in lows[i]}
+            self._of[rule] = found
+        return found
+
+    def live(self, rules: Rules) -> list[tuple[Rule, set[int]]]:
+        """The alternatives that may match somewhere in the posting, each with its units."""
+        known = self._of
+        out = []
+        for rule in rules.rules:
+            units = known.get(rule)
+            if units is None:
+                units = self.of(rule)
+            if units:
+                out.append((rule, units))
+        return out
+
+    def where(self, *rules: Rule | Rules, title: bool = True) -> list[int]:
+        """Indices, in order, of the units that may match one of the rules; the title (the
+        last unit) only when `title`."""
+        hits: set[int] = set()
+        for item in rules:
+            for rule in item.rules if isinstance(item, Rules) else (item,):
+                hits |= self.of(rule)
+        if not title:
+            hits.discard(self.title)
+        return sorted(hits)
+
+    def run(self, rule: Rule, i: int) -> re.Match[str] | None:
+        """The rule's first match in unit i, whether or not the unit holds a trigger (for a
+        caller that has checked of()). A twin's match is over the lowercase copy: use its
+        spans and groups, not its letters' case."""
+        if self.folds and rule.twin is not None:
+            return rule.twin.search(self.lows[i])
+        return rule.pattern.search(self.units[i])
+
+    def run_all(self, rule: Rule, i: int) -> Iterator[re.Match[str]]:
+        """Every match of the rule in unit i (see run())."""
+        if self.folds and rule.twin is not None:
+            return rule.twin.finditer(self.lows[i])
+        return rule.pattern.finditer(self.units[i])
+
+    def search(self, rule: Rule, i: int) -> re.Match[str] | None:
+        """The rule's first match in unit i; None, without running it, when the unit holds
+        none of its triggers."""
+        units = self._of.get(rule)
+        if units is None:
+            units = self.of(rule)
+        return self.run(rule, i) if i in units else None
+
+    def any(self, rules: Sequence[tuple[Rule, set[int]]], i: int) -> bool:
+        """Whether one of the rules (as live() gives them) matches unit i."""
+        for rule, units in rules:  # noqa: SIM110 (a plain loop: no generator per call)
+            if i in units and self.run(rule, i):
+                return True
+        return False
+
+    def search_lines(self, rule: Rule) -> re.Match[str] | None:
+        """A match of the rule in the raw text, headings included, for a pattern that cannot
+        match across a line break: only the lines around its triggers are searched."""
+        if not self.gated:
+            return rule.pattern.search(self.text)
+        if not self.holds(rule):
+            return None
+        if rule._subs or not self.folds:  # no word index to go by, or no 1:1 lowercase copy
+            return rule.search(self.text, self.low)
+        low, text = self.low, self.text
+        for trigger, _kind in rule.triggers:
+            key = trigger.lower()
+            if key not in self.present:
+                continue
+            hay = low if key == trigger else text
+            pos = hay.find(trigger)
+            while pos >= 0:
+                start = low.rfind("\n", 0, pos) + 1
+                end = low.find("\n", pos)
+                end = len(low) if end < 0 else end
+                match = rule.search(text[start:end], low[start:end])
+                if match:
+                    return match
+                pos = hay.find(trigger, end)
+        return None
+
+
+def _joined(units: list[str]) -> tuple[str, list[int]]:
+    starts = []
+    offset = 0
+    for unit in units:
+        starts.append(offset)
+        offset += len(unit) + 1
+    return "\n".join(units), starts
