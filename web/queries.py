@@ -266,7 +266,35 @@ def _open_to(f: Filters, d: Dialect) -> list[Condition]:
 def _state(f: Filters, d: Dialect) -> list[Condition]:
     if not f.state:
         return []
-    return [or_(Posting.state == f.state, places_have_state(f.state, d))]
+    return [after_tag(or_(Posting.state == f.state, places_have_state(f.state, d)), f, d)]
+
+
+def narrow_tag(f: Filters) -> bool:
+    """`f` filters on the posting's tag about as narrowly as a category does or more
+    (postings without a tag, or whose tag fails, never match): a category (one look-up
+    in ix_tags_facets passes about a third of the postings), or two of remote, credentials
+    and facets. One of those alone passes too many postings, or costs a second look-up
+    (credentials, facets), for testing it first to pay (measured at 1M postings)."""
+    others = (f.remote, f.credential or f.requirement, f.facet)
+    return bool(f.category) or sum(1 for x in others if x) >= 2
+
+
+def after_tag(condition: Condition, f: Filters, d: Dialect) -> Condition:
+    """SQLite: test `condition` (on the posting's row) only once the posting's tag has
+    passed the filters on it.
+
+    SQLite tests a condition as soon as the tables it names are at hand: one on postings
+    alone right where the sort index yields the posting, which means reading the row (and
+    for a state, the `locations` stored past the large description, on overflow pages),
+    before the tag's cheap index look-ups skip nearly all of them. Naming the tag in the
+    condition defers it to after them: `CASE WHEN tags.id IS NULL THEN c ELSE c END` is `c`
+    whatever the tag (a top-level AND would be split back into its parts). At 1M postings
+    this cuts the typical search (category, remote, credential and state) by a third, and a
+    category and state by pay by half. Only when the tag filters are narrow (`narrow_tag`);
+    PostgreSQL plans alone."""
+    if d.name != "sqlite" or not narrow_tag(f):
+        return condition
+    return case((Tag.id.is_(None), condition), else_=condition)
 
 
 def _employer(f: Filters, d: Dialect) -> list[Condition]:
@@ -302,10 +330,13 @@ def _status(f: Filters, d: Dialect) -> list[Condition]:
 
 
 # the order conditions are written in: cheap column tests first, look-ups in other tables last
+# (SQLite tests the conditions of one table in this order; a state reads the posting's
+# `locations`, often off overflow pages, so it comes after a credential's index look-up)
 FILTERS: dict[str, Callable[[Filters, Dialect], list[Condition]]] = {
     "include_closed": _status, "category": _category, "remote": _remote,
-    "salary_min": _salary, "posted_since": _posted, "state": _state, "employer": _employer,
-    "credential": _credential, "open_to": _open_to, "q": _search, "facet": _facet,
+    "salary_min": _salary, "posted_since": _posted, "employer": _employer,
+    "credential": _credential, "state": _state, "open_to": _open_to, "q": _search,
+    "facet": _facet,
 }
 
 
