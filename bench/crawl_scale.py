@@ -14,7 +14,9 @@ memory is that figure's own. The figures, each end to end into a new SQLite file
     python bench/crawl_scale.py jsonld api      # some figures
     python bench/crawl_scale.py --plain-pages 10000   # the baseline on all pages (~9 min)
 
-Peak memory is the crawl process's maximum resident set size (ru_maxrss of the child).
+Peak memory is the crawl process's maximum resident set size (ru_maxrss of the child), and
+the peak proportional set size of the crawl process with its prepare worker and fork
+server together (sampled from /proc), the memory the whole crawl needs.
 Tagging is not part of any figure (it is the classify benchmark in bench/run.py).
 """
 
@@ -31,6 +33,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -159,6 +162,71 @@ def entries_for(what: str, url: str) -> list[dict[str, Any]]:
              "base_url": url, "settings": {"DOWNLOAD_MAXSIZE": 64 * 1024 * 1024}}]
 
 
+def _children() -> dict[int, list[int]]:
+    """Every process's children, from /proc (Linux)."""
+    tree: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", encoding="latin-1") as fh:
+                    ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            tree.setdefault(ppid, []).append(int(entry))
+    return tree
+
+
+def _pss_mb(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", encoding="latin-1") as fh:
+            for line in fh:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+class TreeMemory:
+    """Peak PSS of the crawl process (`python -m crawler.run`, a child of this one) with its
+    descendants (the prepare worker and its fork server), sampled every 0.2 s. PSS, not RSS:
+    a fork shares its parent's pages, and summing RSS would count them twice."""
+
+    def __init__(self) -> None:
+        self.peak = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.2):
+            tree = _children()
+            todo = [pid for pid in tree.get(os.getpid(), []) if _is_crawl(pid)]
+            total = 0.0
+            while todo:
+                pid = todo.pop()
+                total += _pss_mb(pid)
+                todo.extend(tree.get(pid, []))
+            self.peak = max(self.peak, total)
+
+    def __enter__(self) -> TreeMemory:
+        if os.path.isdir("/proc"):
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+
+def _is_crawl(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return b"crawler.run" in fh.read()
+    except OSError:
+        return False
+
+
 def crawl_once(what: str, url: str, db_url: str) -> dict[str, Any]:
     """One crawl; its wall time, the run's own figures and the crawl process's peak RSS."""
     from pipeline.crawl import run_crawl, run_rows
@@ -168,7 +236,8 @@ def crawl_once(what: str, url: str, db_url: str) -> dict[str, Any]:
     engine = open_store(db_url)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    result = run_crawl(engine, db_url, entries_for(what, url), timeout=1800)
+    with TreeMemory() as tree:
+        result = run_crawl(engine, db_url, entries_for(what, url), timeout=1800)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -176,7 +245,7 @@ def crawl_once(what: str, url: str, db_url: str) -> dict[str, Any]:
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     summary = run.stats.get("summary", {})
     return {"wall": wall, "cpu": cpu, "status": run.status, "error": run.error, "seen": run.seen,
-            "new": run.new, "summary": summary, "peak_mb": peak}
+            "new": run.new, "summary": summary, "peak_mb": peak, "tree_mb": tree.peak}
 
 
 def figure(what: str, n: int) -> None:
@@ -191,12 +260,15 @@ def figure(what: str, n: int) -> None:
         # job pages: every request but robots.txt and the sitemap
         count = s.get("requests", 0) - 2 if what == "jsonld" else r["seen"]
         inner = s.get("duration_s") or r["wall"]
+        # ru_maxrss of children is the largest so far: the second crawl's would repeat the first's
+        rss = f"crawl process peak RSS {r['peak_mb']:.0f} MB; " if r is first else ""
         print(f"{what:<7} {label:<13} {count:>6} {unit} ({r['seen']} postings seen, {r['new']} "
               f"new, status {r['status']}) in {r['wall']:.1f} s = {count / r['wall']:,.0f} "
               f"{unit}/s end to end ({count / inner:,.0f}/s inside the crawl's "
               f"{inner:.1f} s); crawl process CPU {r['cpu']:.1f} s = {count / r['cpu']:,.0f} "
               f"{unit} per CPU-second; {s.get('requests', 0)} requests, responses "
-              f"{s.get('responses')}; crawl process peak RSS {r['peak_mb']:.0f} MB", flush=True)
+              f"{s.get('responses')}; {rss}peak PSS with the prepare worker "
+              f"{r['tree_mb']:.0f} MB", flush=True)
         if r["status"] != "ok":
             print(f"        error: {r['error']}")
 
