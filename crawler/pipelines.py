@@ -196,30 +196,47 @@ class StorePipeline:
             self._stored(lambda: store_items(self.engine, run_id, batch))
             return
         global _POOL
-        if _POOL is None:  # one pool for every source of this crawl process
-            _POOL = prepare_pool(self.workers)
         now = utcnow()
-        prepared = asyncio.wrap_future(_POOL.submit(prepare_items, batch, now))
+        try:
+            if _POOL is None:  # one pool for every source of this crawl process
+                _POOL = prepare_pool(self.workers)
+            prepared = asyncio.wrap_future(_POOL.submit(prepare_items, batch, now))
+        except Exception as exc:  # a broken pool (its worker died): no batch is lost
+            self._without_workers(exc)
+            run_id = self.run_id
+            self._stored(lambda: store_items(self.engine, run_id, batch, now))
+            return
         if self.crawler.stats is not None:
             self.crawler.stats.inc_value("hcjobs/batches_prepared_in_workers")
         previous = self.pending[-1] if self.pending else None
-        self.pending.append(asyncio.ensure_future(self._write(previous, prepared, now)))
+        self.pending.append(asyncio.ensure_future(self._write(previous, prepared, batch, now)))
         while len(self.pending) > AHEAD:
             await self.pending.popleft()
 
-    async def _write(self, previous: asyncio.Task[None] | None,
-                     prepared: asyncio.Future[Any], now: datetime) -> None:
-        """Write one batch normalized elsewhere, after the batch handed over before it."""
+    async def _write(self, previous: asyncio.Task[None] | None, prepared: asyncio.Future[Any],
+                     batch: list[dict[str, Any]], now: datetime) -> None:
+        """Write one batch normalized elsewhere, after the batch handed over before it; if
+        the worker died on it, the batch is normalized here instead."""
         if previous is not None:
             await asyncio.wait([previous])
-        try:
-            ready = await prepared
-        except Exception as exc:  # recorded like a failed write: the run must end recorded
-            self._failed(exc)
-            return
         run_id = self.run_id
         assert run_id is not None
+        try:
+            ready = await prepared
+        except Exception as exc:
+            self._without_workers(exc)
+            self._stored(lambda: store_items(self.engine, run_id, batch, now))
+            return
         self._stored(lambda: store_prepared(self.engine, run_id, ready, now))
+
+    def _without_workers(self, exc: Exception) -> None:
+        """Go on in this process: the pool is dropped, and its next user starts a new one."""
+        global _POOL
+        logger.warning("prepare worker failed (%s: %s): normalizing in the crawl process",
+                       type(exc).__name__, exc)
+        broken, _POOL, self.workers = _POOL, None, 0
+        if broken is not None:
+            broken.shutdown(wait=False, cancel_futures=True)
 
     def _stored(self, write: Callable[[], BatchCounts]) -> None:
         """Run one batch's write and count it; after a failure, nothing more is written."""

@@ -213,3 +213,52 @@ def test_worker_normalized_batches_store_the_same(board: DemoBoard, tmp_path: Pa
     assert stored["workers"][1] == stored["inline"][1]
     assert stored["workers"][2] == stored["inline"][2]
     assert stored["workers"][2]  # the agency's repost
+
+
+@pytest.mark.parametrize("when", ["broken before", "breaks while queued"])
+def test_a_dead_prepare_worker_loses_no_batch(when: str, sqlite_url: str) -> None:
+    """The prepare worker dies (the OOM killer, a crash): the batches handed to it and the
+    ones after are normalized in the crawl process instead, and every posting is stored."""
+    import asyncio
+    import multiprocessing as mp
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    from scrapy.utils.test import get_crawler
+
+    from crawler import pipelines
+    from crawler.items import JobPosting
+    from pipeline.store import start_run
+
+    engine = open_store(sqlite_url)
+    pool = ProcessPoolExecutor(1, mp_context=mp.get_context("fork"))
+    dying = pool.submit(os._exit, 1)
+    if when == "broken before":
+        with pytest.raises(BrokenProcessPool):
+            dying.result(timeout=30)
+    crawler = get_crawler()
+    run_id = start_run(engine, {"name": "s", "kind": "greenhouse"})
+    old_pool, pipelines._POOL = pipelines._POOL, pool
+    items = [JobPosting(source="s", external_id=f"p{i}", title=f"Medical Coder {i}",
+                        company="Lakeshore Health", locations=["Dayton, OH"],
+                        description_html=f"<p>Code outpatient charts, clinic {i}.</p>",
+                        raw={"id": i}) for i in range(11)]
+
+    async def feed() -> pipelines.StorePipeline:
+        pipe = pipelines.StorePipeline(crawler, sqlite_url, batch_size=2, workers=1)
+        assert pipe.workers == 1  # an asyncio loop runs: batches go to the pool
+        pipe.engine, pipe.run_id = engine, run_id
+        for item in items:
+            await pipe.process_item(item)
+        await pipe.close_spider()
+        return pipe
+
+    try:
+        pipe = asyncio.run(feed())
+    finally:
+        pipelines._POOL = old_pool
+        pool.shutdown(wait=False)
+    assert pipe.store_error is None
+    assert pipe.counts["seen"] == pipe.counts["new"] == len(items)
+    assert set(_by_ext(engine)) == {item.external_id for item in items}
