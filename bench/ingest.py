@@ -42,15 +42,10 @@ PG_ADMIN = os.environ.get("HCJOBS_BENCH_PG_URL",
                           "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 T0 = datetime(2026, 9, 1, 6, 0, tzinfo=UTC)
 
-DEPARTMENTS = ["Cardiology", "Orthopedics", "Oncology", "Emergency Department", "Surgery",
-               "Pediatrics", "Behavioral Health", "Radiology", "Primary Care", "Neurology",
-               "Women's Health", "Urology", "Dermatology", "Gastroenterology", "Pulmonology",
-               "Nephrology", "Ambulatory", "Inpatient", "Hospital Billing", "Physician Billing"]
-STATES = ["OH", "MI", "IN", "KY", "PA", "TN", "GA", "FL", "TX", "CO", "WA", "NC", "VA", "IL",
-          "WI", "MN", "MO", "AZ", "NY", "NJ"]
-CITIES = [f"{name}, {state}" for state in STATES for name in (
-    "Springfield", "Riverside", "Fairview", "Franklin", "Greenville", "Madison", "Clinton",
-    "Georgetown", "Salem", "Marion", "Oakland", "Jackson", "Burlington", "Ashland", "Milford")]
+# the same departments, states and towns as the web benchmark's store
+from build_store import DEPARTMENTS, STATES, TOWNS  # noqa: E402
+
+CITIES = [f"{town}, {state}" for state in STATES for town in TOWNS]
 AGENCIES = ["Apex Clinical Staffing", "MedCode Talent Partners", "HIM Connect Recruiting"]
 AGGREGATORS = ["healthjobshub", "codingcareers", "careerpath"]
 
