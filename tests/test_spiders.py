@@ -36,6 +36,8 @@ KINDS = ("greenhouse", "jsonld", "lever", "ashby", "smartrecruiters", "workday",
          "remoteok", "remotive", "feed")
 USAJOBS_KEY = "test-key-0675"
 USAJOBS_EMAIL = "crawler@hcjobs.example"
+# one-response boards parse bodies of this size or more one posting at a time
+STREAM_EVERY_BODY = {"HCJOBS_STREAM_JSON_BYTES": 1}
 HTML_DOWN = (200, "text/html; charset=utf-8",
              b"<html><body><h1>We'll be right back!</h1></body></html>")
 
@@ -64,6 +66,11 @@ def ashby_board() -> RouteBoard:
         "/posting-api/job-board/brightpath-health?includeCompensation=true":
             file_reply("ashby", "brightpath-health.json"),
         "/posting-api/job-board/maintenance": HTML_DOWN,
+        "/posting-api/job-board/brightpath-streamed?includeCompensation=true":
+            file_reply("ashby", "brightpath-health.json"),
+        # valid JSON for all but its last bytes, served whole (the Content-Length matches)
+        "/posting-api/job-board/brightpath-cut?includeCompensation=true":
+            (200, "application/json", fixture("ashby", "brightpath-health.json")[:-40]),
     })
 
 
@@ -108,7 +115,8 @@ def usajobs_board() -> RouteBoard:
 
 
 def remoteok_board() -> RouteBoard:
-    return RouteBoard({"/api": file_reply("remoteok", "api.json"), "/down/api": HTML_DOWN})
+    return RouteBoard({"/api": file_reply("remoteok", "api.json"), "/down/api": HTML_DOWN,
+                       "/streamed/api": file_reply("remoteok", "api.json")})
 
 
 def remotive_board() -> RouteBoard:
@@ -146,6 +154,9 @@ def entries(boards: dict[str, RouteBoard]) -> list[dict[str, Any]]:
         on("lever", name="lever-gone", site="closed-clinic"),
         on("ashby", name="ashby-brightpath", org="brightpath-health", company="BrightPath Health"),
         on("ashby", name="ashby-junk", org="maintenance"),
+        on("ashby", name="ashby-streamed", org="brightpath-streamed", company="BrightPath Health",
+           settings=STREAM_EVERY_BODY),
+        on("ashby", name="ashby-cut", org="brightpath-cut", settings=STREAM_EVERY_BODY),
         on("smartrecruiters", name="sr-sunrise", company_id="SunriseMedicalGroup", page_size=2),
         on("smartrecruiters", name="sr-gone", company_id="NoSuchCompany"),
         on("workday", name="wd-valley", tenant="valleyhealth", site="Careers", page_size=2),
@@ -156,6 +167,8 @@ def entries(boards: dict[str, RouteBoard]) -> list[dict[str, Any]]:
            base_url=f"{boards['usajobs'].url}/expired"),
         on("remoteok", name="remoteok", tags=["medical", "Healthcare"]),
         on("remoteok", name="remoteok-down", base_url=f"{boards['remoteok'].url}/down"),
+        on("remoteok", name="remoteok-streamed", tags=["medical", "Healthcare"],
+           base_url=f"{boards['remoteok'].url}/streamed", settings=STREAM_EVERY_BODY),
         on("remotive", name="remotive", category="medical", search="coder"),
         on("remotive", name="remotive-moved", category="medical", search="coder",
            base_url=f"{boards['remotive'].url}/v2"),
@@ -315,6 +328,30 @@ def test_ashby_board_with_compensation(crawl: Crawl) -> None:
 def test_ashby_invalid_json_fails_the_run(crawl: Crawl) -> None:
     _failed(crawl, "ashby-junk", "invalid JSON")
     assert "text/html" in (crawl.runs["ashby-junk"].error or "")
+
+
+STORED_FIELDS = ("title", "company", "location", "text", "html", "salary_min", "salary_max",
+                 "salary_period", "posted_raw", "employment_type", "hints", "raw", "content_hash")
+
+
+@pytest.mark.parametrize(("streamed", "whole"), [("ashby-streamed", "ashby-brightpath"),
+                                                 ("remoteok-streamed", "remoteok")])
+def test_a_large_answer_parsed_one_posting_at_a_time_stores_the_same(
+        crawl: Crawl, streamed: str, whole: str) -> None:
+    """Bodies over HCJOBS_STREAM_JSON_BYTES (1 byte here) are streamed: same postings, same
+    fields, to the byte, as the same answer parsed whole (mojibake and floats included)."""
+    expected = crawl.postings[whole]
+    _ok(crawl, streamed, len(expected))
+    got = crawl.postings[streamed]
+    assert set(got) == set(expected)
+    for ext, posting in got.items():
+        for name in STORED_FIELDS:
+            assert getattr(posting, name) == getattr(expected[ext], name), (ext, name)
+
+
+def test_a_large_answer_broken_at_its_end_stores_nothing(crawl: Crawl) -> None:
+    """Checked whole before any posting is handed over: no posting from a malformed answer."""
+    _failed(crawl, "ashby-cut", "invalid JSON")
 
 
 # ---- smartrecruiters ----------------------------------------------------------------------------
@@ -574,7 +611,7 @@ def test_feed_that_is_not_a_feed_fails_the_run(crawl: Crawl) -> None:
 
 def test_every_run_stamps_fetch_time_and_source(crawl: Crawl) -> None:
     healthy = [name for name, run in crawl.runs.items() if run.status == "ok"]
-    assert len(healthy) == 10
+    assert len(healthy) == 12  # ten kinds, two of them streamed too
     for name in healthy:
         for posting in crawl.postings[name].values():
             assert posting.title and posting.raw and posting.url, (name, posting.external_id)

@@ -4,6 +4,7 @@ error recording, incremental crawling (conditional requests, unchanged list entr
 from __future__ import annotations
 
 import hashlib
+import io
 import ipaddress
 import json
 import os
@@ -13,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
+import ijson
 import scrapy
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
@@ -138,6 +140,7 @@ class BoardSpider(scrapy.Spider):
                              "sources file's [defaults] or HCJOBS_CONTACT", self.source_name)
         self.refresh_days = int(self.source.get("refresh_days")
                                 or settings.getint("HCJOBS_REFRESH_DAYS", 7))
+        self.stream_json_bytes = settings.getint("HCJOBS_STREAM_JSON_BYTES", 4 << 20)
 
     @classmethod
     def check_config(cls, entry: dict[str, Any]) -> str | None:
@@ -322,16 +325,8 @@ class BoardSpider(scrapy.Spider):
         if response.status == 304:  # the board has not changed since the last run
             yield from self.not_modified(response)
             return
-        data = self.load_json(response)
-        if data is None:
-            return
-        if self.jobs_key is None:
-            jobs = data if isinstance(data, list) else None
-        else:
-            jobs = data.get(self.jobs_key) if isinstance(data, dict) else None
-        if not isinstance(jobs, list):
-            what = f"'{self.jobs_key}' list" if self.jobs_key else "JSON array of jobs"
-            self.record_error(f"no {what} in {response.url}", fatal=True)
+        jobs = self.job_list(response)
+        if jobs is None:
             return
         fetched = self.now()
         ids = []
@@ -347,6 +342,36 @@ class BoardSpider(scrapy.Spider):
                 ids.append(item.external_id)
             yield item
         self.remember(response, ids)
+
+    stream_json_bytes = 4 << 20
+    """Bodies this large are parsed one posting at a time (HCJOBS_STREAM_JSON_BYTES)."""
+
+    def job_list(self, response: Response) -> Iterator[Any] | None:
+        """The postings of a one-response board, one at a time; None (recorded) when the body
+        is not JSON or holds no list of jobs.
+
+        A large body (a 10,000-posting board answers 24 MB) is checked whole first, then
+        parsed one posting at a time: never every posting in memory at once, and nothing
+        handed to the store from an answer that turns out truncated or malformed. Smaller
+        bodies, and any body that fails the check, are parsed whole, which also words the
+        error.
+        """
+        body = response.body
+        if len(body) >= self.stream_json_bytes and _json_has_list(body, self.jobs_key):
+            prefix = f"{self.jobs_key}.item" if self.jobs_key else "item"
+            return iter(ijson.items(io.BytesIO(body), prefix, use_float=True))
+        data = self.load_json(response)
+        if data is None:
+            return None
+        if self.jobs_key is None:
+            jobs = data if isinstance(data, list) else None
+        else:
+            jobs = data.get(self.jobs_key) if isinstance(data, dict) else None
+        if not isinstance(jobs, list):
+            what = f"'{self.jobs_key}' list" if self.jobs_key else "JSON array of jobs"
+            self.record_error(f"no {what} in {response.url}", fatal=True)
+            return None
+        return _drain(jobs)
 
     def is_notice(self, job: Any) -> bool:
         """An entry of the list that is not a posting at all (RemoteOK's legal notice)."""
@@ -470,3 +495,23 @@ class BoardSpider(scrapy.Spider):
             return range(1, min(window, pages))
         ahead = page + window - 1
         return range(ahead, min(ahead + 1, pages))
+
+
+def _json_has_list(body: bytes, key: str | None) -> bool:
+    """Whether `body` is valid JSON whose top level (key None) or top-level `key` is an
+    array, in one pass that builds no objects."""
+    found = False
+    try:
+        for prefix, event, _value in ijson.parse(io.BytesIO(body), use_float=True):
+            if not found and event == "start_array":
+                found = prefix == (key or "")
+    except (ijson.JSONError, ValueError):
+        return False
+    return found
+
+
+def _drain(items: list[Any]) -> Iterator[Any]:
+    """The items of a list, each taken off it as it goes, so each can be freed once used."""
+    items.reverse()
+    while items:
+        yield items.pop()
