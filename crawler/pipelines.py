@@ -29,10 +29,10 @@ from pipeline.crawlstate import (
 )
 from pipeline.db import open_store
 from pipeline.lifecycle import after_run
+from pipeline.prepare import prepare_items
 from pipeline.store import (
     BatchCounts,
     finish_run,
-    prepare_items,
     prepare_pool,
     start_run,
     store_items,

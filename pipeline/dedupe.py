@@ -22,11 +22,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cached_property, lru_cache
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
-from sqlalchemy import Table, case, select, update
-from sqlalchemy.orm import Session
 
 from pipeline.normalize import normalize, parse_date, parse_places
 
@@ -393,43 +391,6 @@ def best_match(new: Candidate, olds: Iterable[Candidate],
         return None
     found.sort(key=lambda f: f[:3])
     return found[0][3], found[0][4]
-
-
-def promote_open_duplicates(session: Session, roots: Iterable[int] | None = None) -> int:
-    """Make an open duplicate the canonical posting of a group whose canonical closed.
-
-    A job reposted under a new id, or still listed by an agency after the employer took it
-    down, must stay visible: exports and the site show canonical postings only. An open
-    repost on the canonical posting's own board takes over, else the oldest open duplicate;
-    the closed one and the rest of the group point at it, each keeping its reason (the old
-    canonical takes the reason of the one that replaced it).
-    Only `roots` are looked at when given. Returns how many groups changed.
-    """
-    from pipeline.models import Posting
-
-    table = cast(Table, Posting.__table__)
-    member, root = table.alias("m"), table.alias("r")
-    query = (select(root.c.id, member.c.id, member.c.duplicate_reason)
-             .join(member, member.c.duplicate_of == root.c.id)
-             .where(root.c.status == "closed", member.c.status == "open")
-             .order_by(root.c.id, case((member.c.source_id == root.c.source_id, 0), else_=1),
-                       member.c.id))
-    if roots is not None:
-        ids = sorted(set(roots))
-        if not ids:
-            return 0
-        query = query.where(root.c.id.in_(ids))
-    heirs: dict[int, tuple[int, str | None]] = {}
-    for old_root, heir, reason in session.execute(query):
-        heirs.setdefault(old_root, (heir, reason))
-    for old_root, (heir, reason) in heirs.items():
-        session.execute(update(table).where(table.c.duplicate_of == old_root,
-                                            table.c.id != heir).values(duplicate_of=heir))
-        session.execute(update(table).where(table.c.id == old_root)
-                        .values(duplicate_of=heir, duplicate_reason=reason))
-        session.execute(update(table).where(table.c.id == heir)
-                        .values(duplicate_of=None, duplicate_reason=None))
-    return len(heirs)
 
 
 def item_candidate(item: dict[str, Any], now: datetime | None = None) -> Candidate:

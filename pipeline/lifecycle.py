@@ -11,9 +11,8 @@ from typing import Any
 from sqlalchemy import Engine, select, update
 
 from pipeline.db import rowcount, session_scope
-from pipeline.dedupe import promote_open_duplicates
 from pipeline.models import CrawlRun, Posting, Source
-from pipeline.store import utcnow
+from pipeline.store import promote_open_duplicates, utcnow
 
 DEFAULT_CLOSE_AFTER = 2
 TRUNCATION_DROP = 0.30

@@ -17,9 +17,8 @@ from sqlalchemy import Engine, delete, func, insert, literal, or_, select
 from sqlalchemy.orm import Session
 
 from pipeline.db import session_scope, utc_date
-from pipeline.dedupe import promote_open_duplicates
 from pipeline.models import CredentialTag, DailyStat, Posting, Tag
-from pipeline.store import utcnow
+from pipeline.store import promote_open_duplicates, utcnow
 
 ALL = "*"
 UNKNOWN = "unknown"

@@ -13,14 +13,14 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any, cast
 
-from sqlalchemy import Engine, Table, bindparam, select, update
+from sqlalchemy import Engine, Table, bindparam, case, select, update
 from sqlalchemy.orm import Session
 
 from pipeline import dedupe
 from pipeline.db import bulk_insert, rowcount, session_scope, upsert
 from pipeline.dedupe import Candidate, Fingerprint
 from pipeline.models import CrawlRun, Posting, Source
-from pipeline.normalize import Normalized, normalize
+from pipeline.prepare import Prepared, prepare_items
 
 POSTINGS = cast(Table, Posting.__table__)
 
@@ -115,15 +115,6 @@ def store_items(
     """
     now = now or utcnow()
     return store_prepared(engine, run_id, prepare_items(items, now), now)
-
-
-def prepare_items(items: Sequence[dict[str, Any]], now: datetime) -> list[Prepared]:
-    """Normalize and fingerprint a batch: the CPU half of store_items, with no database, so
-    it can run in another process. The last copy of an external id within a batch wins."""
-    by_id: dict[str, dict[str, Any]] = {}
-    for item in items:
-        by_id[str(item["external_id"])] = item
-    return [_prepare(external_id, item, now) for external_id, item in by_id.items()]
 
 
 def store_prepared(engine: Engine, run_id: int, prepared: Sequence[Prepared],
@@ -224,7 +215,7 @@ def prepare_pool(workers: int) -> ProcessPoolExecutor:
     if "forkserver" not in methods:
         return ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"))
     context = mp.get_context("forkserver")
-    context.set_forkserver_preload(["pipeline.store"])
+    context.set_forkserver_preload(["pipeline.prepare"])
     return ProcessPoolExecutor(max_workers=workers, mp_context=context)
 
 
@@ -234,30 +225,6 @@ def prepare_pool(workers: int) -> ProcessPoolExecutor:
 UNHASHED = {"url", "canonical_url", "employment_type", "posted_at", "posted_raw",
             "valid_through", "salary_min", "salary_max", "salary_currency", "salary_period",
             "salary_annual_min", "salary_annual_max", "hints", "raw"}
-
-
-@dataclass
-class Prepared:
-    """One item normalized and fingerprinted, ready to insert or update."""
-
-    external_id: str
-    values: dict[str, Any]
-    candidate: Candidate
-    valid_through: datetime | None
-
-
-def _prepare(external_id: str, item: dict[str, Any], now: datetime) -> Prepared:
-    norm = normalize(item, now)
-    print_ = dedupe.fingerprint(norm.title, norm.company, norm.places, norm.text)
-    values = _posting_values(norm, item)
-    values.update(simhash=print_.simhash, title_key=print_.title_key,
-                  location_key=print_.location_key, employer_key=print_.employer_key,
-                  block_key=print_.block_key, text_key=print_.text_key)
-    start = min(norm.posted_at, now) if norm.posted_at else now
-    candidate = Candidate(source_id=None, external_id=external_id,
-                          canonical_url=norm.canonical_url, fingerprint=print_,
-                          first_seen=start, last_seen=now, text=norm.text)
-    return Prepared(external_id, values, candidate, norm.valid_through)
 
 
 def _bulk_update(session: Session, rows: list[dict[str, Any]]) -> None:
@@ -337,7 +304,7 @@ def _insert_new(session: Session, source_id: int, fresh: list[Prepared], now: da
         closed = session.scalars(select(table.c.id).where(table.c.id.in_(roots),
                                                           table.c.status == "closed")).all()
         if closed:
-            dedupe.promote_open_duplicates(session, closed)
+            promote_open_duplicates(session, closed)
     return sum(root is not None for root, _ in links)
 
 
@@ -387,31 +354,36 @@ def _text_of(session: Session, posting_id: int) -> str:
     return session.scalar(select(POSTINGS.c.text).where(POSTINGS.c.id == posting_id)) or ""
 
 
-def _posting_values(norm: Normalized, item: dict[str, Any]) -> dict[str, Any]:
-    salary = norm.salary
-    return {
-        "url": item.get("url"),
-        "canonical_url": norm.canonical_url,
-        "title": norm.title,
-        "company": norm.company,
-        "location": norm.location,
-        "city": norm.city,
-        "state": norm.state,
-        "country": norm.country,
-        "locations": norm.places,
-        "employment_type": norm.employment_type,
-        "posted_at": norm.posted_at,
-        "posted_raw": item.get("posted_raw"),
-        "valid_through": norm.valid_through,
-        "salary_min": salary.get("min"),
-        "salary_max": salary.get("max"),
-        "salary_currency": salary.get("currency"),
-        "salary_period": salary.get("period"),
-        "salary_annual_min": norm.salary_annual_min,
-        "salary_annual_max": norm.salary_annual_max,
-        "html": norm.html,
-        "text": norm.text,
-        "hints": item.get("hints") or {},
-        "raw": item.get("raw") or {},
-        "content_hash": norm.content_hash,
-    }
+def promote_open_duplicates(session: Session, roots: Iterable[int] | None = None) -> int:
+    """Make an open duplicate the canonical posting of a group whose canonical closed.
+
+    A job reposted under a new id, or still listed by an agency after the employer took it
+    down, must stay visible: exports and the site show canonical postings only. An open
+    repost on the canonical posting's own board takes over, else the oldest open duplicate;
+    the closed one and the rest of the group point at it, each keeping its reason (the old
+    canonical takes the reason of the one that replaced it).
+    Only `roots` are looked at when given. Returns how many groups changed.
+    """
+    table = cast(Table, Posting.__table__)
+    member, root = table.alias("m"), table.alias("r")
+    query = (select(root.c.id, member.c.id, member.c.duplicate_reason)
+             .join(member, member.c.duplicate_of == root.c.id)
+             .where(root.c.status == "closed", member.c.status == "open")
+             .order_by(root.c.id, case((member.c.source_id == root.c.source_id, 0), else_=1),
+                       member.c.id))
+    if roots is not None:
+        ids = sorted(set(roots))
+        if not ids:
+            return 0
+        query = query.where(root.c.id.in_(ids))
+    heirs: dict[int, tuple[int, str | None]] = {}
+    for old_root, heir, reason in session.execute(query):
+        heirs.setdefault(old_root, (heir, reason))
+    for old_root, (heir, reason) in heirs.items():
+        session.execute(update(table).where(table.c.duplicate_of == old_root,
+                                            table.c.id != heir).values(duplicate_of=heir))
+        session.execute(update(table).where(table.c.id == old_root)
+                        .values(duplicate_of=heir, duplicate_reason=reason))
+        session.execute(update(table).where(table.c.id == heir)
+                        .values(duplicate_of=None, duplicate_reason=None))
+    return len(heirs)

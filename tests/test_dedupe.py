@@ -19,13 +19,12 @@ from pipeline.dedupe import (
     evaluate_pairs,
     hamming,
     location_key,
-    promote_open_duplicates,
     simhash,
     title_key,
 )
 from pipeline.models import Posting
 from pipeline.normalize import parse_places
-from pipeline.store import start_run, store_items
+from pipeline.store import promote_open_duplicates, start_run, store_items
 
 PAIRS = Path(__file__).parent / "data" / "dedupe_pairs.jsonl"
 T0 = datetime(2026, 5, 4, 8, 0, tzinfo=UTC)
