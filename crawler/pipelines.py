@@ -133,6 +133,7 @@ class StorePipeline:
         self.workers = workers if is_asyncio_available() else 0
         self.batches = 0
         self.pending: deque[asyncio.Task[None]] = deque()
+        self.in_workers: list[asyncio.Future[Any]] = []
         self.buffer: list[dict[str, Any]] = []
         self.unchanged: list[str] = []
         self.engine: Any = None
@@ -184,7 +185,9 @@ class StorePipeline:
 
         The first batch of a run is stored here and now. From the second on (a large
         source), batches are normalized in a worker process while Scrapy goes on fetching
-        and parsing, and written in order as they come back, at most AHEAD in flight.
+        and parsing, and written in order as they come back, at most AHEAD in flight. When
+        the workers already have a batch waiting, this process normalizes the next one
+        itself: a large one-response board is parsed faster than one worker normalizes.
         """
         if not self.buffer or self.store_error or self.run_id is None:
             self.buffer.clear()
@@ -197,17 +200,27 @@ class StorePipeline:
             return
         global _POOL
         now = utcnow()
-        try:
-            if _POOL is None:  # one pool for every source of this crawl process
-                _POOL = prepare_pool(self.workers)
-            prepared = asyncio.wrap_future(_POOL.submit(prepare_items, batch, now))
-        except Exception as exc:  # a broken pool (its worker died): no batch is lost
-            self._without_workers(exc)
-            run_id = self.run_id
-            self._stored(lambda: store_items(self.engine, run_id, batch, now))
-            return
-        if self.crawler.stats is not None:
-            self.crawler.stats.inc_value("hcjobs/batches_prepared_in_workers")
+        prepared: asyncio.Future[Any]
+        if sum(not f.done() for f in self.in_workers) > self.workers:
+            # the workers have a batch queued behind the ones they normalize: this process
+            # normalizes this one rather than wait idle (written in order all the same)
+            prepared = asyncio.get_running_loop().create_future()
+            prepared.set_result(prepare_items(batch, now))
+            if self.crawler.stats is not None:
+                self.crawler.stats.inc_value("hcjobs/batches_prepared_inline")
+        else:
+            try:
+                if _POOL is None:  # one pool for every source of this crawl process
+                    _POOL = prepare_pool(self.workers)
+                prepared = asyncio.wrap_future(_POOL.submit(prepare_items, batch, now))
+            except Exception as exc:  # a broken pool (its worker died): no batch is lost
+                self._without_workers(exc)
+                run_id = self.run_id
+                self._stored(lambda: store_items(self.engine, run_id, batch, now))
+                return
+            self.in_workers = [f for f in self.in_workers if not f.done()] + [prepared]
+            if self.crawler.stats is not None:
+                self.crawler.stats.inc_value("hcjobs/batches_prepared_in_workers")
         previous = self.pending[-1] if self.pending else None
         self.pending.append(asyncio.ensure_future(self._write(previous, prepared, batch, now)))
         while len(self.pending) > AHEAD:

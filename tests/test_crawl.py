@@ -199,6 +199,12 @@ def test_worker_normalized_batches_store_the_same(board: DemoBoard, tmp_path: Pa
         offloaded = sum(r.stats.get("hcjobs/batches_prepared_in_workers", 0)
                         for r in runs.values())
         assert (offloaded > 10) == (mode == "workers"), offloaded
+        for run in runs.values():  # every batch but the first: to a worker, or inline when
+            # the worker had one waiting already
+            handed = run.stats.get("hcjobs/batches_prepared_in_workers", 0) + \
+                run.stats.get("hcjobs/batches_prepared_inline", 0)
+            batches = -(-run.stats.get("item_scraped_count", 0) // 2)
+            assert handed == (max(batches - 1, 0) if mode == "workers" else 0), run.stats
         postings = _by_ext(engine)
         by_id = {p.id: p.external_id for p in postings.values()}
         stored[mode] = (
