@@ -176,12 +176,13 @@ def ingest_batches(
     """Store (run id, items) batches in order, with the result store_items would give one
     batch at a time, while `workers` processes normalize the next `ahead` batches.
 
-    Normalizing costs about three times as much CPU as writing, and one batch's writing
+    Normalizing costs about twice as much CPU as writing, and one batch's writing
     overlaps the next batches' normalizing, so a re-import or a crawl that hands over many
-    batches at once can use idle cores. It pays only when cores are idle: handing a posting
-    to and from a worker costs CPU too (bench/ingest.py prints both ways, with the load
-    average). Workers only compute, never touch the database. Returns the counts summed
-    over all batches.
+    batches at once can use idle cores; when every worker has a batch waiting, this process
+    normalizes the next one itself instead of waiting. It pays only when cores are idle:
+    handing a posting to and from a worker costs CPU too (bench/ingest.py prints both ways,
+    with the load average). Workers only compute, never touch the database. Returns the
+    counts summed over all batches.
     """
     now = now or utcnow()
     total = BatchCounts()
@@ -195,7 +196,13 @@ def ingest_batches(
                     setattr(total, name, getattr(total, name) + getattr(counts, name))
 
         for run_id, items in batches:
-            pending.append((run_id, pool.submit(prepare_items, list(items), now)))
+            if sum(not future.done() for _, future in pending) > workers:
+                # every worker has a batch waiting: normalize this one here, not idle
+                future: Future[list[Prepared]] = Future()
+                future.set_result(prepare_items(list(items), now))
+            else:
+                future = pool.submit(prepare_items, list(items), now)
+            pending.append((run_id, future))
             drain(ahead)
         drain(0)
     return total

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, select, text
 from sqlalchemy.engine import Engine
@@ -217,9 +218,11 @@ def test_unchanged_repeat_still_updates_what_the_hash_does_not_cover(engine: Eng
         assert (p.times_seen, p.last_seen, p.text) == (2, later, "Code charts.")
 
 
-def test_ingest_batches_in_worker_processes_matches_store_items(engine: Engine,
-                                                                 tmp_path: Any) -> None:
-    """Normalizing ahead in worker processes changes nothing about the result."""
+@pytest.mark.parametrize("workers", [1, 2])
+def test_ingest_batches_in_worker_processes_matches_store_items(engine: Engine, tmp_path: Any,
+                                                                 workers: int) -> None:
+    """Normalizing ahead in worker processes (and here, when they are all busy) changes
+    nothing about the result."""
     from pipeline.store import ingest_batches
 
     def batch(start: int) -> list[dict[str, Any]]:
@@ -228,13 +231,14 @@ def test_ingest_batches_in_worker_processes_matches_store_items(engine: Engine,
 
     entry = {"name": "a", "kind": "greenhouse", "board": "x"}
     run = start_run(engine, entry, now=T0)
-    counts = ingest_batches(engine, [(run, batch(0)), (run, batch(20)), (run, batch(0))],
-                            now=T0, workers=2)
-    assert (counts.seen, counts.new, counts.duplicates) == (60, 40, 33)
+    starts = (0, 20, 0, 40, 20, 60, 0)
+    counts = ingest_batches(engine, [(run, batch(n)) for n in starts], now=T0,
+                            workers=workers)
+    assert (counts.seen, counts.new, counts.duplicates) == (140, 80, 80 - 7)  # 7 texts
     other = open_store(f"sqlite:///{tmp_path / 'sequential.db'}")
     run2 = start_run(other, entry, now=T0)
-    for b in (batch(0), batch(20), batch(0)):
-        store_items(other, run2, b, now=T0)
+    for n in starts:
+        store_items(other, run2, batch(n), now=T0)
 
     def links(eng: Engine) -> list[tuple[str, str | None, str | None]]:
         with session_scope(eng) as session:
