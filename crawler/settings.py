@@ -91,6 +91,11 @@ SPIDER_MIDDLEWARES = {  # likewise: no crawl depth limit
 # marked seen), unless its detail was fetched this many days ago or more.
 HCJOBS_REFRESH_DAYS = 7
 
+# One-response boards (Greenhouse, Ashby, Remotive, RemoteOK) answering this many bytes or
+# more are checked whole, then parsed one posting at a time (a 10,000-posting board answers
+# about 24 MB): memory stays flat however large the board.
+HCJOBS_STREAM_JSON_BYTES = 4 * 1024 * 1024
+
 # Items of one response go through the item pipelines one at a time: ours are synchronous, and
 # Scrapy's default (100) starts 100 asyncio tasks per response, which costs more than a
 # page's whole parse at thousands of pages.

@@ -140,7 +140,8 @@ class BoardSpider(scrapy.Spider):
                              "sources file's [defaults] or HCJOBS_CONTACT", self.source_name)
         self.refresh_days = int(self.source.get("refresh_days")
                                 or settings.getint("HCJOBS_REFRESH_DAYS", 7))
-        self.stream_json_bytes = settings.getint("HCJOBS_STREAM_JSON_BYTES", 4 << 20)
+        self.stream_json_bytes = settings.getint("HCJOBS_STREAM_JSON_BYTES",
+                                                 self.stream_json_bytes)
 
     @classmethod
     def check_config(cls, entry: dict[str, Any]) -> str | None:
@@ -343,7 +344,7 @@ class BoardSpider(scrapy.Spider):
             yield item
         self.remember(response, ids)
 
-    stream_json_bytes = 4 << 20
+    stream_json_bytes = 4 * 1024 * 1024
     """Bodies this large are parsed one posting at a time (HCJOBS_STREAM_JSON_BYTES)."""
 
     def job_list(self, response: Response) -> Iterator[Any] | None:
