@@ -254,6 +254,24 @@ def test_dropped_item_is_one_short_info_line(tmp_path: Path,
     assert "JobPosting(" not in result.log and "Dropped:" not in result.log
 
 
+@pytest.mark.parametrize(("level", "logged"), [("DEBUG", True), ("INFO", False),
+                                               (logging.WARNING, False), ("WARNING", False)])
+def test_scraped_items_are_logged_only_when_the_crawl_logs_at_debug(level: str | int,
+                                                                   logged: bool) -> None:
+    """Scrapy would build a DEBUG record holding the item for every posting and drop it at
+    the handler; below DEBUG no record is made at all."""
+    from scrapy import Spider
+
+    from crawler.items import JobPosting
+    from crawler.logformatter import HcjobsLogFormatter
+
+    item = JobPosting(source="s", external_id="1", title="Coder")
+    record = HcjobsLogFormatter(level).scraped(item, None, Spider(name="s"))
+    assert (record is not None) == logged
+    if record is not None:
+        assert record["level"] == logging.DEBUG and record["args"]["item"] is item
+
+
 def test_own_records_from_info_library_records_from_warning(
         capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     root = logging.getLogger()
