@@ -197,7 +197,7 @@ def build(url: str, n: int, sources: int, stats_days: int) -> None:
               [(i, f"employer-{i:04d}", KINDS[i % len(KINDS)], {"board": f"employer-{i:04d}"},
                 True, now) for i in range(1, sources + 1)])
     tables = [Posting.__table__, Tag.__table__, CredentialTag.__table__, FacetTag.__table__]
-    indexes = secondary_indexes(engine, [table.name for table in tables])
+    indexes = secondary_indexes(engine, [str(table.description) for table in tables])
     with engine.begin() as conn:
         for name, _ in indexes:
             conn.exec_driver_sql(f'DROP INDEX "{name}"')

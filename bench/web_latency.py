@@ -10,10 +10,18 @@ read-only store; this process sends real HTTP requests. For each search: `--requ
 sequential requests give the latency of one request alone (p50/p95, after two warm-ups),
 then `--concurrency` clients (16, as issue #7 asks) send requests back to back for
 `--seconds`: the latency each of those requests saw (p50/p95, queueing included) and the
-requests/s. The machine's load average is printed with each line: the figures mean little
-without it on a shared machine. A store that does not exist yet is built with
-bench/build_store.py (synthetic postings from the demo board, tags, credentials, facets,
-daily stats).
+requests/s, and the site's CPU time per request over those (its process and workers,
+from /proc: on a shared machine a steadier figure than latency; PostgreSQL's own CPU is
+not in it). The machine's load
+average is printed with each line: the figures mean little without it.
+
+The site's answer cache (web.cache) is off unless `--cache`: the figures are then every
+request's full cost (cold). With `--cache` the same query repeats (warm: all but the first
+served from the cache); add `--vary` for a random page size on each request, and a random
+state and credential where the search has them, so fewer answers repeat.
+
+A store that does not exist yet is built with bench/build_store.py (synthetic postings from
+the demo board, tags, credentials, facets, daily stats).
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -97,15 +106,18 @@ def add_indexes(url: str) -> None:
     postgres = engine.dialect.name == "postgresql"
     fts = PG_FTS_DDL if postgres else SQLITE_FTS_DDL
     with engine.begin() as conn:
-        for statement in (*SORT_INDEX_DDL, *WEB_INDEX_DDL, *fts):
+        for statement in (*SORT_INDEX_DDL, *WEB_INDEX_DDL[engine.dialect.name], *fts):
             conn.execute(text(statement))
         conn.execute(text("ANALYZE"))
     engine.dispose()
     print(f"indexes added in {time.perf_counter() - started:.0f} s")
 
 
-def start_site(url: str, port: int, workers: int = 1) -> subprocess.Popen[bytes]:
+def start_site(url: str, port: int, workers: int = 1, cache: bool = False
+               ) -> subprocess.Popen[bytes]:
     env = {**os.environ, "HCJOBS_DATABASE_URL": url}
+    if not cache:
+        env["HCJOBS_WEB_CACHE"] = "0"
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "--factory", "web.app:create_app", "--host",
          "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log",
@@ -124,24 +136,61 @@ def start_site(url: str, port: int, workers: int = 1) -> subprocess.Popen[bytes]
     raise SystemExit("the site did not start")
 
 
+STATES = ["OH", "MI", "IN", "KY", "PA", "TN", "GA", "FL", "TX", "CO", "WA", "NC", "VA", "IL",
+          "WI", "MN", "MO", "AZ", "NY", "NJ"]
+CREDENTIALS = ["CPC", "CCS", "RN", "CRC", "COC", "CIC", "RHIT", "RHIA", "MHA", "MBA"]
+
+
+def varied(params: dict[str, Any], rng: random.Random) -> dict[str, Any]:
+    """`params` with a random page size, and a random state and credential where it has
+    them (--vary)."""
+    out = dict(params)
+    for name, values in (("state", STATES), ("open_to", STATES), ("credential", CREDENTIALS)):
+        if name in out:
+            out[name] = rng.choice(values)
+    out.setdefault("limit", rng.randint(15, 25))
+    return out
+
+
+def server_cpu(pid: int) -> float:
+    """CPU seconds used so far by process `pid` and its children (uvicorn's workers)."""
+    total, pending = 0.0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        pending.extend(int(child) for child in children)
+    return total
+
+
 def run(base: str, params: dict[str, Any], requests: int, seconds: float,
-        concurrency: int) -> dict[str, Any]:
+        concurrency: int, pid: int, vary: bool = False) -> dict[str, Any]:
     import httpx
 
     params = dict(params)
     pages = int(params.pop("_page", 1))
+    rng = random.Random(7)
+
+    def ask() -> dict[str, Any]:
+        return varied(params, rng) if vary and pages == 1 else params
+
     with httpx.Client(base_url=base, timeout=120) as client:
         for _ in range(pages - 1):  # walk to the page asked for; measure that page
             cursor = client.get("/api/postings", params=params).json()["next_cursor"]
             params["cursor"] = cursor
         errors = 0
         for _ in range(2):
-            client.get("/api/postings", params=params)
+            client.get("/api/postings", params=ask())
         latencies = []
         items = 0
         for _ in range(requests):
+            asked = ask()
             started = time.perf_counter()
-            response = client.get("/api/postings", params=params)
+            response = client.get("/api/postings", params=asked)
             latencies.append((time.perf_counter() - started) * 1000)
             if response.status_code != 200:
                 errors += 1
@@ -152,25 +201,30 @@ def run(base: str, params: dict[str, Any], requests: int, seconds: float,
     load = os.getloadavg()[0]
     stop = time.perf_counter() + seconds
 
-    def worker() -> None:
+    def worker(seed: int) -> None:
+        own = random.Random(seed)
         with httpx.Client(base_url=base, timeout=120) as c:
             while time.perf_counter() < stop:
+                asked = varied(params, own) if vary and pages == 1 else params
                 sent = time.perf_counter()
-                ok = c.get("/api/postings", params=params).status_code == 200
+                ok = c.get("/api/postings", params=asked).status_code == 200
                 loaded.append((time.perf_counter() - sent) * 1000)
                 failed[0] += 0 if ok else 1
 
+    cpu = server_cpu(pid)
     started = time.perf_counter()
-    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(concurrency)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - started
+    cpu = server_cpu(pid) - cpu
     return {"p50": statistics.median(latencies), "p95": percentile(latencies, 0.95),
             "c_p50": statistics.median(loaded) if loaded else math.nan,
             "c_p95": percentile(loaded, 0.95) if loaded else math.nan,
             "rps": len(loaded) / elapsed, "errors": errors + failed[0], "items": items,
+            "cpu": cpu / len(loaded) * 1000 if loaded else math.nan,
             "load": max(load, os.getloadavg()[0])}
 
 
@@ -189,6 +243,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--workers", type=int, default=1,
                         help="uvicorn worker processes (`hcjobs serve` runs one)")
+    parser.add_argument("--cache", action="store_true",
+                        help="turn the site's answer cache on (default: off, every request "
+                             "computed)")
+    parser.add_argument("--vary", action="store_true",
+                        help="a random state, credential and page size on each request")
     args = parser.parse_args(argv)
 
     from sqlalchemy.engine import make_url
@@ -199,24 +258,29 @@ def main(argv: list[str] | None = None) -> int:
     ensure_store(url, args.postings)
     if args.indexes:
         add_indexes(url)
-    proc = start_site(url, args.port, args.workers)
+    proc = start_site(url, args.port, args.workers, args.cache)
     try:
         base = f"http://127.0.0.1:{args.port}"
+        mode = ("cache on, " + ("varied queries" if args.vary else "same query (warm)")
+                if args.cache else "cache off (cold)" + (", varied queries" if args.vary
+                                                          else ""))
         print(f"GET /api/postings on {make_url(url).get_backend_name()}, {args.workers} uvicorn "
-              f"worker(s), "
+              f"worker(s), {mode}, "
               f"{os.cpu_count()} CPUs: alone = {args.requests} sequential requests; "
               f"x{args.concurrency} = {args.concurrency} clients for {args.seconds:g} s; "
+              f"cpu = server CPU ms per request under x{args.concurrency}; "
               f"load = 1-minute load average during the run")
         print(f"{'search':<34} {'items':>5} {'alone p50':>9} {'p95':>7} "
-              f"{f'x{args.concurrency} p50':>9} {'p95':>7} {'req/s':>7} {'errors':>6} "
-              f"{'load':>5}")
+              f"{f'x{args.concurrency} p50':>9} {'p95':>7} {'req/s':>7} {'cpu':>6} "
+              f"{'errors':>6} {'load':>5}")
         for name, params in SEARCHES:
             if args.only and not any(part in name for part in args.only):
                 continue
-            r = run(base, params, args.requests, args.seconds, args.concurrency)
+            r = run(base, params, args.requests, args.seconds, args.concurrency, proc.pid,
+                    args.vary)
             print(f"{name:<34} {r['items']:>5} {r['p50']:>9.1f} {r['p95']:>7.1f} "
-                  f"{r['c_p50']:>9.1f} {r['c_p95']:>7.1f} {r['rps']:>7.1f} {r['errors']:>6} "
-                  f"{r['load']:>5.2f}", flush=True)
+                  f"{r['c_p50']:>9.1f} {r['c_p95']:>7.1f} {r['rps']:>7.1f} {r['cpu']:>6.2f} "
+                  f"{r['errors']:>6} {r['load']:>5.2f}", flush=True)
     finally:
         proc.terminate()
         proc.wait(10)

@@ -8,6 +8,7 @@ dialect (open_to, q, credential, facet, dates).
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import uuid
@@ -75,9 +76,13 @@ def demo_store(tmp_path_factory: pytest.TempPathFactory) -> str:
     return f"sqlite:///{target}"
 
 
-def make_client(url: str, cors_origins: list[str] | None = None) -> TestClient:
-    """A test client over the app on `url`, its clock fixed at NOW."""
-    return TestClient(create_app(url, cors_origins, clock=lambda: NOW))
+def make_client(url: str, cors_origins: list[str] | None = None,
+                cache_entries: int = 0) -> TestClient:
+    """A test client over the app on `url`, its clock fixed at NOW. No answer cache unless
+    asked for: these tests check the queries (some change how they run between requests);
+    test_web_cache.py checks the cache."""
+    return TestClient(create_app(url, cors_origins, clock=lambda: NOW,
+                                 cache_entries=cache_entries))
 
 
 # "now" for the tests: the demo board's postings are dated Sep-Nov 2026
@@ -659,19 +664,19 @@ def test_search_uses_fts5_and_sort_indexes_when_they_exist(tmp_path_factory: pyt
 
 
 def test_migration_creates_the_indexes_the_queries_are_written_for() -> None:
-    """The web's index SQL and migration 0005's are the same statements (a migration is
+    """The web's index SQL and migration 0006's are the same statements (a migration is
     frozen, so it keeps its own copy): an expression that drifts stops matching the index."""
     import importlib.util
 
     from pipeline.db import MIGRATIONS
     from web.queries import WEB_INDEX_DDL
 
-    path = next((MIGRATIONS / "versions").glob("0005_*.py"))
-    spec = importlib.util.spec_from_file_location("migration_0005", path)
+    path = next((MIGRATIONS / "versions").glob("0006_*.py"))
+    spec = importlib.util.spec_from_file_location("migration_0006", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    assert tuple(module.INDEXES) == WEB_INDEX_DDL
+    assert {name: tuple(ddl) for name, ddl in module.INDEXES.items()} == WEB_INDEX_DDL
 
 
 def test_first_pages_walk_the_indexes(tmp_path_factory: pytest.TempPathFactory) -> None:
@@ -709,6 +714,61 @@ def test_first_pages_walk_the_indexes(tmp_path_factory: pytest.TempPathFactory) 
             assert f"INDEX {index} (status=?)" in plans[0], plans[0]
             assert "TEMP B-TREE" not in plans[0], plans[0]
     store.engine.dispose()
+
+
+def test_listings_read_the_summary_columns_by_name() -> None:
+    """queries.Listed is built from rows of SUMMARY_COLUMNS by position: its fields are
+    those columns, in that order (a column added to one and not the other would shift
+    every value after it)."""
+    from dataclasses import fields
+
+    from web.queries import SUMMARY_COLUMNS, Listed
+
+    names = [f.name for f in fields(Listed)]
+    assert names[:len(SUMMARY_COLUMNS)] == [c.key for c in SUMMARY_COLUMNS]
+    assert names[len(SUMMARY_COLUMNS):] == ["tag", "html", "text"]
+
+
+def test_state_is_tested_from_the_index_entry(tmp_path_factory: pytest.TempPathFactory,
+                                              rows: list[Row]) -> None:
+    """Migration 0006 puts each posting's places in the first-page indexes: the store says
+    so (older stores do not), and a search by state, in either order, reads no posting row
+    to find its page (SQLite: COVERING INDEX); the answers stay the oracle's."""
+    from pipeline.db import migrate
+    from web.db import open_readonly
+    from web.queries import Dialect, Filters, list_postings
+
+    url = demo_store(tmp_path_factory)
+    store = open_readonly(url)
+    assert store.places_indexed
+    plans: list[str] = []
+
+    def explain(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and "postings" in statement:
+            plans.append("\n".join(row[3] for row in cursor.connection.execute(
+                "EXPLAIN QUERY PLAN " + statement, parameters)))
+
+    from sqlalchemy import event
+    event.listen(store.engine, "before_cursor_execute", explain)
+    d = Dialect("sqlite", places_indexed=True)
+    with store.session() as session:
+        for f, sort, index in [
+                (Filters(category=("coding",), remote=("hybrid", "onsite"), state="OH"),
+                 "newest", "ix_postings_status_newest"),
+                (Filters(state="MI"), "salary", "ix_postings_status_pay")]:
+            plans.clear()
+            page = list_postings(session, f, d, sort=sort, limit=100)
+            assert f"COVERING INDEX {index} (status=?)" in plans[0], plans[0]
+            params = {"state": f.state, "sort": sort, "category": list(f.category),
+                      "remote": list(f.remote)}
+            assert [p.id for p in page.postings] == oracle(rows, params)
+    store.close()
+    engine = open_store(url)
+    migrate(engine, "0005")
+    engine.dispose()
+    older = open_readonly(url)
+    assert not older.places_indexed
+    older.close()
 
 
 def test_the_app_cannot_write(store_url: str, client: TestClient) -> None:
@@ -755,6 +815,26 @@ def test_missing_store_is_a_clear_503(tmp_path: Path) -> None:
         response = c.get("/api/postings")
         assert response.status_code == 503
         assert "hcjobs demo" in response.json()["message"]
+
+
+def test_requests_share_a_few_worker_threads(store_url: str,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The app bounds the threads its blocking work runs in (web.app.worker_threads):
+    $HCJOBS_WEB_THREADS, else two per CPU; requests beyond that wait and are answered."""
+    import anyio.to_thread
+
+    from web.app import worker_threads
+
+    monkeypatch.setenv("HCJOBS_WEB_THREADS", "3")
+    assert worker_threads() == 3
+    with make_client(store_url) as c:
+        tokens = c.portal.call(  # type: ignore[union-attr]
+            lambda: anyio.to_thread.current_default_thread_limiter().total_tokens)
+        assert tokens == 3
+        assert all(c.get("/api/postings", params={"limit": 1}).status_code == 200
+                   for _ in range(5))
+    monkeypatch.delenv("HCJOBS_WEB_THREADS")
+    assert worker_threads() == 2 * (os.cpu_count() or 1)
 
 
 def test_security_headers(client: TestClient) -> None:
@@ -964,10 +1044,15 @@ def test_state_tested_before_or_after_the_tag_same_answers(
         client: TestClient, rows: list[Row], monkeypatch: pytest.MonkeyPatch,
         narrow: bool) -> None:
     """SQLite defers the state test past the tag's look-ups when the tag filters are
-    narrow (queries.after_tag): whichever way a search goes, the same postings, in order,
-    with or without a tag."""
-    from web import queries
+    narrow and the sort indexes do not carry the places (queries.after_tag): whichever way
+    a search goes, the same postings, in order, with or without a tag."""
+    from dataclasses import replace
+
+    from web import api, queries
     monkeypatch.setattr(queries, "narrow_tag", lambda f: narrow)
+    dialect_of = api.dialect_of  # this store has migration 0006: pretend it has not
+    monkeypatch.setattr(api, "dialect_of",
+                        lambda store: replace(dialect_of(store), places_indexed=False))
     found = []
     for params in [{"state": "OH"}, {"state": "MI", "category": "coding"},
                    {"state": "OH", "remote": ["hybrid", "onsite"], "category": "coding",

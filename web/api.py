@@ -8,11 +8,13 @@ from typing import Annotated, Any
 from urllib.parse import urlencode, urlsplit
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
 from web import feed, present, queries, stats
+from web.cache import ResponseCache
 from web.db import Store
 from web.params import FeedParams, FilterParams, ListParams
 from web.schemas import FacetCounts, PostingDetail, PostingList, Problem, Stats
@@ -25,10 +27,14 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 MAX_ID = 2**63 - 1
 
 
-def get_store(request: Request) -> Store:
-    """The app's read-only store (opened on first use: `hcjobs serve` may start first)."""
+async def get_store(request: Request) -> Store:
+    """The app's read-only store (opened on first use: `hcjobs serve` may start first).
+
+    Async, so a request does not wait for a worker thread just to be handed the store:
+    once open that is an attribute read; opening it (I/O) goes to a thread."""
     opener = request.app.state.open_store
-    store: Store = opener()
+    opened: Store | None = opener.opened()
+    store: Store = opened if opened is not None else await run_in_threadpool(opener)
     return store
 
 
@@ -44,7 +50,8 @@ def now_of(request: Request) -> datetime:
 
 
 def dialect_of(store: Store) -> queries.Dialect:
-    return queries.Dialect(store.dialect, store.fts, store.facet_table)
+    return queries.Dialect(store.dialect, store.fts, store.facet_table,
+                           places_indexed=store.places_indexed)
 
 
 def cursor_error(exc: queries.CursorError, cursor: str | None) -> RequestValidationError:
@@ -72,20 +79,35 @@ SessionDep = Annotated[Session, Depends(get_session)]
 
 @router.get("/api/postings", response_model=PostingList, tags=["postings"],
             summary="Search tagged postings", responses=ERRORS)
-def api_postings(request: Request, params: Annotated[ListParams, Query()], store: StoreDep,
-                 session: SessionDep) -> dict[str, Any]:
+def api_postings(request: Request, params: Annotated[ListParams, Query()],
+                 store: StoreDep) -> Response:
     """Canonical postings matching every filter (values of one filter: any of them), newest
     or best paid first, one page at a time: pass `next_cursor` back as `cursor`."""
+    # the busiest route does its work in one worker thread: its own session (a session
+    # dependency costs two more thread hand-offs) and the answer validated against
+    # PostingList and serialized by pydantic here (FastAPI would hand off again for that)
+    cache: ResponseCache | None = request.app.state.cache
+    if cache is not None:
+        key = (str(request.base_url), request.url.path, params.model_dump_json())
+        version = store.version()  # before the queries: see ResponseCache.put
+        body = cache.get(key, version)
+        if body is not None:
+            return Response(body, media_type="application/json")
     f = params.filters(now_of(request))
-    try:
-        page = queries.list_postings(session, f, dialect_of(store), sort=params.sort,
-                                     cursor=params.cursor, limit=params.limit)
-    except queries.CursorError as exc:
-        raise cursor_error(exc, params.cursor) from exc
+    with store.session() as session:
+        try:
+            page = queries.list_postings(session, f, dialect_of(store), sort=params.sort,
+                                         cursor=params.cursor, limit=params.limit)
+        except queries.CursorError as exc:
+            raise cursor_error(exc, params.cursor) from exc
     links_of = link_maker(request)
-    return {"items": [{**present.summary_of(p), "links": links_of(p.id)}
-                      for p in page.postings],
-            "next_cursor": page.next_cursor, "sort": page.sort, "limit": page.limit}
+    answer = {"items": [{**present.summary_of(p), "links": links_of(p.id)}
+                        for p in page.postings],
+              "next_cursor": page.next_cursor, "sort": page.sort, "limit": page.limit}
+    body = PostingList.model_validate(answer).model_dump_json().encode()
+    if cache is not None:
+        cache.put(key, version, body)
+    return Response(body, media_type="application/json")
 
 
 @router.get("/api/postings/{posting_id}", response_model=PostingDetail, tags=["postings"],

@@ -10,8 +10,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from xml.etree import ElementTree as ET
 
-from pipeline.models import Posting
-from web.present import description_html, safe_url, summary_of
+from web.present import Shown, description_html, safe_url, summary_of
 
 ATOM = "http://www.w3.org/2005/Atom"
 MEDIA_TYPE = "application/atom+xml"
@@ -34,7 +33,7 @@ def _stamp(value: datetime | None) -> str:
     return (value or datetime.now(UTC)).astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def atom_feed(postings: Sequence[Posting], *, feed_url: str, page_url: str, title: str,
+def atom_feed(postings: Sequence[Shown], *, feed_url: str, page_url: str, title: str,
               posting_url: str, host_tag: str) -> bytes:
     """The feed document. `posting_url` has a `{id}` slot for each entry's page."""
     ET.register_namespace("", ATOM)

@@ -13,7 +13,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import lxml.html
@@ -24,6 +24,7 @@ from classifier.facets import extract_facets
 from pipeline.models import Posting
 from pipeline.normalize import sanitize_html
 from pipeline.summary import money, one_line
+from web.queries import Listed
 from web.vocab import CATEGORY_LABELS, CREDENTIAL_NAMES, REMOTE_LABELS, STATES
 
 BLOCKS = {"p", "li", "td", "th", "h2", "h3", "h4", "h5", "h6", "blockquote", "div"}
@@ -48,14 +49,19 @@ def safe_url(url: str | None) -> str | None:
     return value if parts.scheme.lower() in ("http", "https") and parts.netloc else None
 
 
-def salary_of(p: Posting) -> dict[str, Any]:
+# a posting as the pages show it: one loaded whole (detail) or as listed (queries.Listed,
+# the same attributes; pipeline.summary reads no others, hence the casts below)
+Shown = Posting | Listed
+
+
+def salary_of(p: Shown) -> dict[str, Any]:
     """Pay as stated, per year (the filter's basis) and as one readable string."""
     return {"min": p.salary_min, "max": p.salary_max, "currency": p.salary_currency,
             "period": p.salary_period, "annual_min": p.salary_annual_min,
-            "annual_max": p.salary_annual_max, "text": money(p)}
+            "annual_max": p.salary_annual_max, "text": money(cast(Posting, p))}
 
 
-def summary_of(p: Posting) -> dict[str, Any]:
+def summary_of(p: Shown) -> dict[str, Any]:
     """The listing view of a posting (the API's PostingSummary)."""
     tag = p.tag
     return {
@@ -78,7 +84,7 @@ def summary_of(p: Posting) -> dict[str, Any]:
         "first_seen": _iso(p.first_seen),
         "last_seen": _iso(p.last_seen),
         "status": p.status,
-        "summary": one_line(p),
+        "summary": one_line(cast(Posting, p)),
     }
 
 
@@ -161,7 +167,7 @@ def tags_of(p: Posting, evidence: list[Evidence]) -> dict[str, Any]:
     }
 
 
-def description_html(p: Posting) -> str:
+def description_html(p: Shown) -> str:
     """The posting's description as safe HTML (sanitized now, whatever is stored)."""
     if p.html:
         return sanitize_html(p.html)

@@ -23,6 +23,7 @@ from sqlalchemy import (
     ColumnElement,
     Float,
     Select,
+    Text,
     and_,
     case,
     cast,
@@ -35,7 +36,7 @@ from sqlalchemy import (
     tuple_,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Session, contains_eager, load_only, selectinload
+from sqlalchemy.orm import Session, load_only, selectinload
 
 from pipeline.models import CredentialTag, FacetTag, Posting, Tag
 from web.db import StoreUnavailable
@@ -75,6 +76,9 @@ class Dialect:
     fts: bool = False
     facets: bool = True
     """The store keeps the tagger's facets (table facet_tags, migration 0005)."""
+    places_indexed: bool = False
+    """The first-page indexes carry `state` and `locations` (migration 0006): a state is
+    then tested from the index entry, before the tag's look-ups (see `after_tag`)."""
     walk_matches: bool = False
     """SQLite FTS5, for one search whose words match many postings: walk the sort index and
     test each posting against the matches, instead of sorting every match (list_postings
@@ -125,18 +129,25 @@ SORT_INDEX_DROP = ("DROP INDEX IF EXISTS ix_postings_employer",
 # the scan starts at the open ones and stops after a page, whatever the other filters (on
 # tags and credentials) skip. The raw columns of the sort key ride along because neither
 # database counts an index on an expression as covering it (PostgreSQL then reads the heap
-# for every posting it passes). Migration 0005 creates them; a test keeps that SQL and this
-# identical.
-WEB_INDEX_DDL = (
-    "CREATE INDEX IF NOT EXISTS ix_postings_status_newest ON postings "
-    "(status, (coalesce(posted_at, first_seen)), id, duplicate_of, posted_at, first_seen)",
-    "CREATE INDEX IF NOT EXISTS ix_postings_status_pay ON postings "
-    "(status, (coalesce(salary_annual_max, salary_annual_min, -1.0)), id, duplicate_of, "
-    "salary_annual_max, salary_annual_min)",
-)
+# for every posting it passes); so do `state` and `locations`, so a search by state
+# (`state`, `open_to`) tests each posting from the index entry instead of reading
+# `locations` past the large description (SQLite: off overflow pages; PostgreSQL takes
+# them as INCLUDE columns, `json` having no btree ordering). Migration 0006 creates them
+# (0005 created them without the places); a test keeps that SQL and this identical.
+_NEWEST = ("ix_postings_status_newest ON postings "
+           "(status, (coalesce(posted_at, first_seen)), id, duplicate_of, posted_at, first_seen")
+_PAY = ("ix_postings_status_pay ON postings "
+        "(status, (coalesce(salary_annual_max, salary_annual_min, -1.0)), id, duplicate_of, "
+        "salary_annual_max, salary_annual_min")
+WEB_INDEX_DDL = {
+    "sqlite": (f"CREATE INDEX IF NOT EXISTS {_NEWEST}, state, locations)",
+               f"CREATE INDEX IF NOT EXISTS {_PAY}, state, locations)"),
+    "postgresql": (f"CREATE INDEX IF NOT EXISTS {_NEWEST}) INCLUDE (state, locations)",
+                   f"CREATE INDEX IF NOT EXISTS {_PAY}) INCLUDE (state, locations)"),
+}
 
 
-def key_of(posting: Posting, sort: str) -> Any:
+def key_of(posting: Posting | Listed, sort: str) -> Any:
     """The sort key of a loaded posting: the same value `sort_key` computes in SQL."""
     if sort == "salary":
         for value in (posting.salary_annual_max, posting.salary_annual_min):
@@ -197,10 +208,12 @@ def json_list_empty(column: Any, dialect: Dialect) -> ColumnElement[bool]:
 def places_have_state(state: str, dialect: Dialect) -> ColumnElement[bool]:
     """One of the places a posting names (`locations`: [{city, state, ...}]) is in `state`.
 
-    SQLite: the JSON text must contain the code at all before json_each parses it; most
-    postings do not, and parsing every one of them was most of a state search's time."""
+    The JSON text must contain the code at all before it is parsed (SQLite: json_each;
+    PostgreSQL: the cast to jsonb): most postings do not, and parsing every one of them was
+    most of a state search's time (PostgreSQL: nine tenths of the typical search)."""
     if dialect.name == "postgresql":
-        return cast(Posting.locations, JSONB).contains([{"state": state}])
+        return and_(func.strpos(cast(Posting.locations, Text), state) > 0,
+                    cast(Posting.locations, JSONB).contains([{"state": state}]))
     items = func.json_each(Posting.locations).table_valued("value")
     return and_(func.instr(Posting.locations, state) > 0,
                 exists(select(1).select_from(items)
@@ -290,9 +303,11 @@ def after_tag(condition: Condition, f: Filters, d: Dialect) -> Condition:
     condition defers it to after them: `CASE WHEN tags.id IS NULL THEN c ELSE c END` is `c`
     whatever the tag (a top-level AND would be split back into its parts). At 1M postings
     this cuts the typical search (category, remote, credential and state) by a third, and a
-    category and state by pay by half. Only when the tag filters are narrow (`narrow_tag`);
-    PostgreSQL plans alone."""
-    if d.name != "sqlite" or not narrow_tag(f):
+    category and state by pay by half. Only when the tag filters are narrow (`narrow_tag`)
+    and the sort indexes do not carry the places (`Dialect.places_indexed`: then the state
+    costs less than the tag's look-up and goes first; at 1M postings the typical search
+    took a tenth of the time it takes deferred); PostgreSQL plans alone."""
+    if d.name != "sqlite" or d.places_indexed or not narrow_tag(f):
         return condition
     return case((Tag.id.is_(None), condition), else_=condition)
 
@@ -388,8 +403,10 @@ def common_words(session: Session, f: Filters, d: Dialect) -> bool:
 # --- listing ------------------------------------------------------------------------------
 
 # the columns the web reads: never the whole row (raw payloads are large, and a store one
-# migration behind the models still serves as long as these exist). Others raise when
-# touched (raiseload) instead of costing one query per posting; the tests touch them all.
+# migration behind the models still serves as long as these exist). A posting's page loads
+# them into ORM objects, where others raise when touched (raiseload) instead of costing one
+# query per posting; listings read them into `Listed` (same names, same order: a test
+# checks). The tests touch them all.
 SUMMARY_COLUMNS = (
     Posting.id, Posting.url, Posting.title, Posting.company, Posting.location, Posting.city,
     Posting.state, Posting.country, Posting.locations, Posting.employment_type, Posting.posted_at,
@@ -406,11 +423,63 @@ CREDENTIAL_COLUMNS = (CredentialTag.id, CredentialTag.tag_id, CredentialTag.code
 FACET_COLUMNS = (FacetTag.id, FacetTag.tag_id, FacetTag.facet, FacetTag.evidence)
 
 
+@dataclass(slots=True)
+class ListedCredential:
+    """What a listing shows of a credential the posting asks for."""
+
+    code: str
+    requirement: str
+
+
+@dataclass(slots=True)
+class ListedTag:
+    """What a listing shows of a posting's tag."""
+
+    category: str
+    remote: str
+    remote_states: list[str]
+    credentials: list[ListedCredential] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Listed:
+    """A posting as the listings (API, browse page, feed) show it: the SUMMARY_COLUMNS
+    (same names, same order) as plain attributes. Built straight from rows: building ORM
+    objects for a page cost several times the page's query."""
+
+    id: int
+    url: str | None
+    title: str
+    company: str | None
+    location: str | None
+    city: str | None
+    state: str | None
+    country: str | None
+    locations: list[Any] | None
+    employment_type: str | None
+    posted_at: datetime | None
+    valid_through: datetime | None
+    salary_min: float | None
+    salary_max: float | None
+    salary_currency: str | None
+    salary_period: str | None
+    salary_annual_min: float | None
+    salary_annual_max: float | None
+    first_seen: datetime
+    last_seen: datetime
+    status: str
+    closed_at: datetime | None
+    duplicate_of: int | None
+    tag: ListedTag | None = None
+    html: str | None = None
+    text: str | None = None
+
+
 @dataclass
 class Page:
     """One page of results and the cursor of the next one (None on the last page)."""
 
-    postings: list[Posting]
+    postings: list[Listed]
     next_cursor: str | None
     sort: str
     limit: int
@@ -432,6 +501,41 @@ def _page_order(key: ColumnElement[Any], f: Filters, d: Dialect, sort: str
     return key
 
 
+def _listed_rows(*extra: Any) -> Select[Any]:
+    return (select(*SUMMARY_COLUMNS, *extra, Tag.id, Tag.category, Tag.remote,
+                   Tag.remote_states).outerjoin(Tag, Tag.posting_id == Posting.id))
+
+
+# built once: constructing a statement of thirty columns took longer than running it
+LISTED_ROWS = {False: _listed_rows(), True: _listed_rows(Posting.html, Posting.text)}
+LISTED_CREDENTIALS = (select(CredentialTag.tag_id, CredentialTag.code, CredentialTag.requirement)
+                      .order_by(CredentialTag.id))
+
+
+def _listed(session: Session, ids: Select[Any], with_description: bool) -> list[Listed]:
+    """The postings whose ids `ids` selects, with their tags and credentials, unordered:
+    two plain queries (rows, then the credentials of their tags)."""
+    # no ORDER BY here: given one, SQLite may walk a whole sort index testing `id IN page`
+    # instead of fetching the page's rows by id; the caller sorts
+    stmt = LISTED_ROWS[with_description].where(Posting.id.in_(ids))
+    n = len(SUMMARY_COLUMNS)
+    tags: dict[int, ListedTag] = {}
+    out = []
+    for row in session.execute(stmt):
+        posting = Listed(*row[:n])
+        if with_description:
+            posting.html, posting.text = row[n], row[n + 1]
+        tag_id, category, remote, states = row[-4:]
+        if tag_id is not None:
+            posting.tag = tags[tag_id] = ListedTag(category, remote, list(states or []))
+        out.append(posting)
+    if tags:
+        creds = LISTED_CREDENTIALS.where(CredentialTag.tag_id.in_(list(tags)))
+        for tag_id, code, requirement in session.execute(creds):
+            tags[tag_id].credentials.append(ListedCredential(code, requirement))
+    return out
+
+
 def list_postings(session: Session, f: Filters, d: Dialect, *, sort: str = "newest",
                   cursor: str | None = None, limit: int = DEFAULT_LIMIT,
                   with_description: bool = False) -> Page:
@@ -441,8 +545,6 @@ def list_postings(session: Session, f: Filters, d: Dialect, *, sort: str = "newe
     arriving between requests neither repeat nor vanish from the pages already read.
     Descriptions (large) are loaded only when asked for (the feed shows them).
     """
-    columns = (*SUMMARY_COLUMNS, Posting.html, Posting.text) if with_description \
-        else SUMMARY_COLUMNS
     if not 1 <= limit <= MAX_LIMIT:
         raise ValueError(f"limit must be 1..{MAX_LIMIT}")
     key = sort_key(sort)
@@ -458,16 +560,8 @@ def list_postings(session: Session, f: Filters, d: Dialect, *, sort: str = "newe
         after_key, after_id = decode_cursor(cursor, sort)
         page = page.where(tuple_(key, Posting.id) < tuple_(literal(after_key, key.type),
                                                            literal(after_id)))
-    # no ORDER BY here: given one, SQLite may walk a whole sort index testing `id IN page`
-    # instead of fetching the page's rows by id; the page is sorted below
-    stmt = (select(Posting).outerjoin(Tag, Tag.posting_id == Posting.id)
-            .where(Posting.id.in_(page))
-            .options(load_only(*columns, raiseload=True),
-                     contains_eager(Posting.tag).load_only(*TAG_COLUMNS, raiseload=True),
-                     contains_eager(Posting.tag).selectinload(Tag.credentials)
-                     .load_only(*CREDENTIAL_COLUMNS, raiseload=True)))
-    rows = sorted(session.scalars(stmt).unique(), key=lambda p: (key_of(p, sort), p.id),
-                  reverse=True)
+    rows = sorted(_listed(session, page, with_description),
+                  key=lambda p: (key_of(p, sort), p.id), reverse=True)
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = encode_cursor(sort, key_of(rows[-1], sort), rows[-1].id) \
@@ -571,7 +665,7 @@ def _sums(session: Session, base: Select[Any],
     return [(name, int(row[i])) for i, name in enumerate(named)]
 
 
-def newest_first(session: Session, f: Filters, d: Dialect, limit: int) -> list[Posting]:
+def newest_first(session: Session, f: Filters, d: Dialect, limit: int) -> list[Listed]:
     """The newest postings of a search (the feed), without pagination."""
     return list_postings(session, f, d, sort="newest", limit=limit,
                          with_description=True).postings
