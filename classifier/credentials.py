@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from classifier.prefilter import Doc, Folded, Rule
+from classifier.prefilter import Doc, Folded, Rule, Rules
 from classifier.text import Sentence
 
 # (\b before "master", "graduate", and before each spelled-out name: an "undergraduate degree
@@ -111,8 +111,10 @@ ALIASES: dict[str, list[Rule]] = {
 VOCABULARY: dict[str, list[str]] = {code: [rule.pattern.pattern for rule in rules]
                                     for code, rules in ALIASES.items()}
 """Canonical code -> its alias patterns (the web's filter takes its codes from here)."""
-_ALIAS_RULES = [rule for rules in ALIASES.values() for rule in rules]
+_ALIASES = Rules(*(rule for rules in ALIASES.values() for rule in rules))
 _CODE_OF = {rule: code for code, rules in ALIASES.items() for rule in rules}
+_SPAN_GROUP = {rule: "n" if "n" in rule.pattern.groupindex else 0 for rule in _CODE_OF}
+"""The group whose span is the credential's mention: `n` where the pattern names it."""
 # A cheap look tells whether a sentence may mention a credential at all: an acronym of the
 # vocabulary, or a word every spelled-out name contains.
 _ACRONYMS = {re.sub(r"-.*", "", code) for code in VOCABULARY} | {"RGN", "RMN", "RNLD", "NMC"}
@@ -285,8 +287,10 @@ def _requirement(said: _Said, start: int, end: int) -> str:
     """required or preferred for the mention at [start, end) of the sentence."""
     sentence = said.sentence
     # an aside in parentheses speaks of something else ("RN required (compact preferred)")
-    text = PARENS.sub(lambda m: m.group(0) if m.start() <= start < m.end()
-                      else " " * len(m.group(0)), sentence.text)
+    text = sentence.text
+    if "(" in text:
+        text = PARENS.sub(lambda m: m.group(0) if m.start() <= start < m.end()
+                          else " " * len(m.group(0)), text)
     low = text.lower()
     clauses = [(m.start(), m.end()) for m in CLAUSE.finditer(text)]
     lo = max([e for s, e in clauses if e <= start], default=0)
@@ -327,7 +331,6 @@ def _is_ask(said: _Said, start: int, end: int) -> bool:
 
     if NOT_ASK.search(window, window_low) and not asks_in_window():
         return False
-    asks_candidate = said.required() or said.preferred() or said.you()
     if said.not_ask() and not (said.required() or said.preferred()):
         return False
     before, before_low = said.slice(max(0, start - 50), start)
@@ -338,7 +341,8 @@ def _is_ask(said: _Said, start: int, end: int) -> bool:
         return False  # "Ex-RN", "non-RN candidates"
     if OTHERS_AFTER.match(*said.slice(end, end + 25)) and not asks_in_window():
         return False
-    if _CERTIFIED_AFTER.match(*said.slice(end, end + 40)) and not asks_candidate:
+    if _CERTIFIED_AFTER.match(*said.slice(end, end + 40)) and not (
+            said.required() or said.preferred() or said.you()):
         return False  # "a CCS-credentialed leader oversees..."
     if _TEAM_AFTER.match(*said.slice(end, end + 30)):
         return False
@@ -358,10 +362,8 @@ def extract_credentials(text: str, title: str = "", split: list[Sentence] | None
     """
     doc = doc if doc is not None else Doc(text, title, split)
     live: dict[str, list[tuple[Rule, set[int]]]] = {}
-    for rule in doc.holding(_ALIAS_RULES):
-        units = doc.of(rule)
-        if units:
-            live.setdefault(_CODE_OF[rule], []).append((rule, units))
+    for rule, units in doc.live(_ALIASES):
+        live.setdefault(_CODE_OF[rule], []).append((rule, units))
     if not live:
         return []
     field: list[bool] = []  # whether the posting is about coding work; found when needed
@@ -385,7 +387,7 @@ def extract_credentials(text: str, title: str = "", split: list[Sentence] | None
             for rule, units in pairs:
                 if i not in units:
                     continue
-                name = "n" if "n" in rule.pattern.groupindex else 0
+                name = _SPAN_GROUP[rule]
                 for match in doc.run_all(rule, i):
                     start, end = match.span(name)
                     if any(s <= start < e for s, e in taken):

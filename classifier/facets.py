@@ -4,6 +4,7 @@ education and years of experience asked. Each facet keeps the sentence that show
 from __future__ import annotations
 
 import re
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
 from classifier.prefilter import Doc, Rule, Rules
@@ -166,36 +167,46 @@ def extract_facets(text: str, title: str, category: str,
     """
     out = Facets()
     doc = doc if doc is not None else Doc(text, title, split)
+    last = doc.title
 
-    def units(*rules: Rule) -> list[int]:
-        """The units that may match one of the rules, in order: the title, the sentences."""
-        found = doc.where(*rules)
-        return [doc.title, *found[:-1]] if found and found[-1] == doc.title else found
+    def units(found: AbstractSet[int]) -> list[int]:
+        """The units of a rule (Doc.of) in order: the title, the sentences."""
+        order = sorted(found)
+        if order and order[-1] == last:
+            order.insert(0, order.pop())
+        return order
 
     for name, rule in _RULES.get(category, {}).items():
-        for i in units(rule):
+        for i in units(doc.of(rule)):
             if doc.run(rule, i):
                 out.facets[name] = doc.units[i]
                 break
     entry = doc.live(ENTRY)
-    for i in units(*(rule for rule, _units in entry)):
+    for i in units(set().union(*(found for _rule, found in entry))):
         unit = doc.units[i]
         if doc.any(entry, i) and not _NOT_ENTRY.search(unit):
             out.entry_level, out.entry_evidence = True, unit
             break
-    required: list[tuple[int, str]] = []
-    preferred: list[tuple[int, str]] = []
-    for rank, rule in enumerate(_EDU_RULES):
-        for i in units(rule):
+    # The lowest level asked as a requirement is the floor; failing that, the lowest preferred
+    # (the last sentence in sort order when several ask it). So the levels are read from the
+    # lowest up, and the first one asked as a requirement ends the search.
+    chosen: tuple[int, str] | None = None
+    for rank in reversed(range(len(_EDU_RULES))):
+        rule = _EDU_RULES[rank]
+        required: list[str] = []
+        preferred: list[str] = []
+        for i in units(doc.of(rule)):
             unit = doc.units[i]
             if doc.run(rule, i) and _EDU_CONTEXT.search(unit):
-                asked = preferred if _PREFERRED.search(unit) else required
-                asked.append((rank, unit))
-    # the lowest level asked as a requirement is the floor; failing that, the lowest preferred
-    chosen = max(required or preferred, default=None)
+                (preferred if _PREFERRED.search(unit) else required).append(unit)
+        if required:
+            chosen = rank, max(required)
+            break
+        if preferred and chosen is None:
+            chosen = rank, max(preferred)  # unless a lower level is asked as a requirement
     if chosen is not None:
         out.education, out.education_evidence = _EDU[chosen[0]][0], chosen[1]
-    for i in units(YEARS_RULE):
+    for i in units(doc.of(YEARS_RULE)):
         for match in doc.run_all(YEARS_RULE, i):
             years = _years(match)
             if years <= 30 and (out.years_experience is None or years < out.years_experience):

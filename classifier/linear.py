@@ -27,6 +27,7 @@ from classifier.prefilter import WORD
 
 DEFAULT_TOKENS = r"(?u)\b\w\w+\b"  # scikit-learn's token_pattern; WORD finds the same tokens
 FORMAT = 1
+SHORT_DOC = 200  # characters: a title, whose n-grams are worth remembering (see counted())
 
 
 @dataclass
@@ -58,11 +59,25 @@ class _Block:
         self.tokenize = WORD.findall if self.token_pattern == DEFAULT_TOKENS \
             else re.compile(self.token_pattern).findall
         self._words: dict[str, tuple[int, ...]] = {}  # char_wb: word -> its n-grams' columns
+        self._short: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {}  # see counted()
         # A block of single words, lowercased, split as WORD does, can count a document's words
         # given already counted: its vocabulary holds no stop word and no single character.
         self.takes_counts = (self.analyzer == "word" and self.ngram == (1, 1) and self.lowercase
                              and self.token_pattern == DEFAULT_TOKENS
                              and not any(len(t) < 2 or t in self.stop_words for t in terms))
+
+    def counted(self, doc: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """The document's distinct vocabulary columns (+1) and how often each occurs.
+        Remembered for a short document: titles recur across a crawl's postings."""
+        found = self._short.get(doc)
+        if found is None:
+            ids = Counter(self.ids(doc))
+            found = tuple(ids), tuple(ids.values())
+            if len(doc) <= SHORT_DOC:
+                if len(self._short) > 100_000:
+                    self._short.clear()  # a bound on memory over a long crawl
+                self._short[doc] = found
+        return found
 
     def ids(self, doc: str) -> Iterable[int]:
         """The vocabulary columns (+1) of the document's n-grams, one per occurrence, as
@@ -149,10 +164,10 @@ class LinearModel:
                     counts.extend(compress(counted.values(), ids))
                     sizes.append(len(keys) - before)
                     continue
-                found = Counter(block.ids(doc))
-                keys.extend(found)
-                counts.extend(found.values())
-                sizes.append(len(found))
+                ids_found, counts_found = block.counted(doc)
+                keys.extend(ids_found)
+                counts.extend(counts_found)
+                sizes.append(len(ids_found))
             if not keys:
                 continue
             rows = np.repeat(np.arange(n), np.frombuffer(sizes, dtype=np.int64))

@@ -17,10 +17,10 @@ compare both ways over the corpus, and check every rule's triggers against its m
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain
+from operator import itemgetter
 
 from classifier.text import Sentence, _sentences
 
@@ -148,7 +148,7 @@ class Folded:
     def _pick(self, text: str, low: str | None) -> tuple[re.Pattern[str], str]:
         if self.twin is not None and FAST:
             low = text.lower() if low is None else low
-            if _twin_ok(text, low):
+            if len(low) == len(text) and low.isascii() or _twin_ok(text, low):  # (ASCII: no call)
                 return self.twin, low
         return self.pattern, text
 
@@ -233,11 +233,16 @@ def _line_words(low: str, lines: int) -> list[list[str]]:
         "utf-8", "surrogatepass").split("\n")
     if len(pieces) != lines:
         raise ValueError(f"{lines} lines expected, {len(pieces)} found")
-    out = [piece.split() for piece in pieces]
-    if not low.isascii():
-        out = [[w for p in found for w in ((p,) if p.isascii() else WORD.findall(p))]
-               for found in out]
-    return out
+    if low.isascii():
+        return list(map(str.split, pieces))
+    # only a line with non-ASCII letters is looked at word by word
+    return [piece.split() if piece.isascii() else _non_ascii_words(piece) for piece in pieces]
+
+
+def _non_ascii_words(piece: str) -> list[str]:
+    """The words of a piece of translated text (see _NON_WORD) that holds non-ASCII
+    characters: split at whitespace, and a word with non-ASCII characters as WORD splits it."""
+    return [w for p in piece.split() for w in ((p,) if p.isascii() else WORD.findall(p))]
 
 
 SINGLES = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
@@ -248,15 +253,14 @@ def words(low: str) -> list[str]:
     """WORD.findall(low) (the words of two or more characters), several times faster: bytes
     translate and split do the work in C, and only a piece with non-ASCII letters goes
     through the regex."""
-    pieces = low.encode("utf-8", "surrogatepass").translate(_NON_WORD).decode(
-        "utf-8", "surrogatepass").split()
-    if not low.isascii():
-        pieces = [w for piece in pieces
-                  for w in ((piece,) if piece.isascii() else WORD.findall(piece))]
+    translated = low.encode("utf-8", "surrogatepass").translate(_NON_WORD).decode(
+        "utf-8", "surrogatepass")
+    pieces = translated.split() if low.isascii() else _non_ascii_words(translated)
     return [w for w in pieces if len(w) > 1]
 
 
-_RULES_BY_KEY: dict[str, frozenset[Rule]] = {}  # start or word trigger -> the rules it serves
+_KEYED_BY_KEY: dict[str, tuple[Rule, ...]] = {}  # start or word trigger -> the rules without
+# subs it serves (see Doc._units_of_rules)
 
 
 class Rule(Folded):
@@ -276,7 +280,7 @@ class Rule(Folded):
     lowercase among a posting's words (Doc.of: a few more sentences, never fewer).
     """
 
-    __slots__ = ("triggers", "also", "_keys", "_subs", "_low", "_cased")
+    __slots__ = ("triggers", "also", "_keys", "_subs", "_low", "_cased", "_keyed")
 
     def __init__(self, pattern: str | re.Pattern[str], *, starts: Iterable[str] = (),
                  words: Iterable[str] = (), subs: Iterable[str] = (),
@@ -304,8 +308,10 @@ class Rule(Folded):
                 _STARTS[key[:3]] = tuple(sorted({*_STARTS.get(key[:3], ()), key}))
             elif kind == _WHOLE:
                 _WORDS.add(key)
-        for key in self._keys:
-            _RULES_BY_KEY[key] = _RULES_BY_KEY.get(key, frozenset()) | {self}
+        self._keyed = not self._subs
+        """Whether the units it may match are found from its keys alone (Doc._units_of_rules)."""
+        for key in self._keys if self._keyed else ():
+            _KEYED_BY_KEY[key] = (*_KEYED_BY_KEY.get(key, ()), self)
         _forget()
         RULES.append(self)
 
@@ -348,29 +354,6 @@ class Rules:
         return None
 
 
-_FINDERS: dict[tuple[str, int], re.Pattern[str]] = {}
-
-
-def _finder(trigger: str, kind: int) -> re.Pattern[str]:
-    """A pattern for the trigger's occurrences of its kind: the literal first, so that `re`
-    jumps from one occurrence to the next; the word-start (and word-end) test after it."""
-    finder = _FINDERS.get((trigger, kind))
-    if finder is None:
-        literal = re.escape(trigger)
-        source = literal if kind == _SUB else literal + rf"(?<!\w{literal})"
-        if kind == _WHOLE:
-            source += r"(?!\w)"
-        finder = _FINDERS[trigger, kind] = re.compile(source)
-    return finder
-
-
-def _units_with(hay: str, starts: list[int], trigger: str, kind: int) -> list[int]:
-    """Indices of the units (joined in `hay`, unit i starting at starts[i]) that hold the
-    trigger: at a word start, as a whole word, or anywhere, by its kind."""
-    return sorted({bisect_right(starts, match.start()) - 1
-                   for match in _finder(trigger, kind).finditer(hay)})
-
-
 class Doc:
     """A posting prepared once for every rule family.
 
@@ -384,7 +367,7 @@ class Doc:
     """
 
     __slots__ = ("text", "low", "sentences", "units", "lows", "title", "counts", "present",
-                 "gated", "folds", "_seen", "_live", "_subs", "_where", "_of", "_hay",
+                 "gated", "folds", "_seen", "_subs", "_where", "_of",
                  "_index")
 
     def __init__(self, text: str, title: str = "", split: list[Sentence] | None = None
@@ -395,9 +378,9 @@ class Doc:
         if split is None:
             split, lines, line_of = _sentences(text)
         self.sentences = split
-        self.units = [s.text for s in split]
+        self.units = list(map(itemgetter(0), split))  # (map: no Python call per unit)
         self.units.append(title)
-        self.lows = [unit.lower() for unit in self.units]
+        self.lows = list(map(str.lower, self.units))
         self.title = len(split)
         """The index of the title among the units (the last)."""
         self._index: dict[str, list[int]] | None = None
@@ -435,11 +418,9 @@ class Doc:
         self.gated = FAST and not _folds_oddly(text) and not _folds_oddly(title)
         """Whether the prefilter applies (else every rule runs, as written, on every unit)."""
         self.folds = self.gated and _twin_ok(text, self.low) and _twin_ok(title, self.lows[-1])
-        self._live: set[Rule] | None = None
         self._subs: dict[str, bool] = {}
-        self._where: dict[tuple[str, int], list[int]] = {}
-        self._of: dict[Rule, set[int]] = {}
-        self._hay: dict[bool, tuple[str, list[int]]] = {}
+        self._where: dict[str, list[int]] = {}
+        self._of: dict[Rule, set[int]] = self._units_of_rules() if self.gated else {}
 
     def _has_sub(self, sub: str) -> bool:
         found = self._subs.get(sub)
@@ -451,35 +432,21 @@ class Doc:
             self._subs[sub] = found
         return found
 
-    def _live_rules(self) -> set[Rule]:
-        live = self._live
-        if live is None:  # the rules served by the triggers found, in one pass
-            keys = self.present.intersection(_RULES_BY_KEY)
-            live = self._live = set().union(*map(_RULES_BY_KEY.__getitem__, keys))
-        return live
-
     def holds(self, rule: Rule) -> bool:
         """Whether the posting (text or title) holds one of the rule's triggers."""
-        if not self.gated or rule in self._live_rules():
+        if not self.gated or not self.present.isdisjoint(rule._keys):
             return True
         if rule._subs:
             return any(self._has_sub(s) for s in rule._subs)
         return False
 
-    def holding(self, rules: Iterable[Rule]) -> list[Rule]:
-        """The rules, in order, whose triggers the posting holds (a set look-up each)."""
-        live = self._live_rules()
-        return [r for r in rules if not self.gated or r in live or r._subs and self.holds(r)]
-
-    def _located(self, trigger: str, kind: int) -> list[int]:
-        """The units that hold the trigger (by its kind), found once."""
-        found = self._where.get((trigger, kind))
+    def _located(self, sub: str) -> list[int]:
+        """The units that hold the substring (in lowercase if it is), found once: a test
+        per unit, which is cheaper than searching the joined units and placing each find."""
+        found = self._where.get(sub)
         if found is None:
-            lowercase = trigger == trigger.lower()
-            hay = self._hay.get(lowercase)
-            if hay is None:
-                hay = self._hay[lowercase] = _joined(self.lows if lowercase else self.units)
-            found = self._where[trigger, kind] = _units_with(*hay, trigger, kind)
+            hay = self.lows if sub == sub.lower() else self.units
+            found = self._where[sub] = [i for i, unit in enumerate(hay) if sub in unit]
         return found
 
     def _units_of_words(self) -> dict[str, list[int]]:
@@ -495,9 +462,7 @@ class Doc:
                 pieces = [low.replace("\n", " ") for low in self.lows]
             triggering, triggers = self._seen.trigger_words, self._seen.triggers
             for unit, piece in enumerate(pieces):
-                found = piece.split()
-                if not piece.isascii():
-                    found = [w for p in found for w in ((p,) if p.isascii() else WORD.findall(p))]
+                found = piece.split() if piece.isascii() else _non_ascii_words(piece)
                 for word in triggering.intersection(found):
                     for trigger in triggers[word]:
                         units = index.get(trigger)
@@ -507,6 +472,23 @@ class Doc:
                             units.append(unit)
         return index
 
+    def _units_of_rules(self) -> dict[Rule, set[int]]:
+        """of() of every rule without subs that the posting's words serve, in one pass over
+        the word index (rather than a look-up per key of each rule asked)."""
+        found: dict[Rule, set[int]] = {}
+        for key, units in self._units_of_words().items():
+            for rule in _KEYED_BY_KEY.get(key, ()):
+                known = found.get(rule)
+                if known is None:
+                    found[rule] = set(units)
+                else:
+                    known.update(units)
+        lows = self.lows
+        for rule, held in found.items():
+            for also in rule.also:
+                held.intersection_update([i for i in held if also in lows[i]])
+        return found
+
     def of(self, rule: Rule) -> set[int]:
         """The units that may match the rule: those that hold one of its triggers (a word
         trigger written with capitals is looked up in lowercase: a few more units)."""
@@ -515,7 +497,7 @@ class Doc:
             found = set()
             if not self.gated:
                 found.update(range(len(self.units)))
-            elif self.holds(rule):
+            elif not rule._keyed and self.holds(rule):  # (the others: _units_of_rules)
                 index = self._units_of_words()
                 for key in rule._keys:
                     units = index.get(key)
@@ -523,7 +505,7 @@ class Doc:
                         found.update(units)
                 for sub in rule._subs:
                     if self._subs.get(sub) or self._has_sub(sub):
-                        found.update(self._located(sub, _SUB))
+                        found.update(self._located(sub))
                 if rule.also:
                     lows = self.lows
                     for also in rule.also:
@@ -538,6 +520,8 @@ class Doc:
         for rule in rules.rules:
             units = known.get(rule)
             if units is None:
+                if rule._keyed and self.gated:
+                    continue  # none of its keys in the posting's units (_units_of_rules)
                 units = self.of(rule)
             if units:
                 out.append((rule, units))
@@ -578,9 +562,13 @@ class Doc:
 
     def any(self, rules: Sequence[tuple[Rule, set[int]]], i: int) -> bool:
         """Whether one of the rules (as live() gives them) matches unit i."""
-        for rule, units in rules:  # noqa: SIM110 (a plain loop: no generator per call)
-            if i in units and self.run(rule, i):
-                return True
+        folds = self.folds
+        for rule, units in rules:
+            if i in units:  # run(rule, i), without the call
+                twin = rule.twin
+                if (twin.search(self.lows[i]) if folds and twin is not None
+                        else rule.pattern.search(self.units[i])):
+                    return True
         return False
 
     def search_lines(self, rule: Rule) -> re.Match[str] | None:
@@ -608,12 +596,3 @@ class Doc:
                     return match
                 pos = hay.find(trigger, end)
         return None
-
-
-def _joined(units: list[str]) -> tuple[str, list[int]]:
-    starts = []
-    offset = 0
-    for unit in units:
-        starts.append(offset)
-        offset += len(unit) + 1
-    return "\n".join(units), starts

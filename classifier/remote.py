@@ -37,7 +37,7 @@ PERK = Rules(
     Rule(_I + r"work (?:from )?anywhere[^.]{0,40}?\b(?:\w+ )?(?:weeks?|months?|days?)"
          r"\s+(?:a|per|each|every)\s+year", starts=["anywhere"]),
     Rule(_I + r"(?:weeks?|months?) of (?:remote|work from anywhere)[^.]{0,20}(?:a|per|each) year",
-         starts=["remote", "anywhere"]),
+         starts=["remote", "anywhere"], also=["year"]),
     Rule(_I + r"remote working (?:abroad|week)", starts=["abroad", "week"]),
 )
 ONSITE = Rules(
@@ -88,11 +88,11 @@ HYBRID = Rules(
          r"|involve|be)\b[^.]{0,20}(?:from home|\bremotely)|\bremote for now|\btemporarily remote",
          starts=["currently", "present", "now", "temporarily"]),
     Rule(_I + r"\b(?:mon|tues|wednes|thurs|fri)days?\b[^.]{0,40}\bfrom home",
-         starts=["monday", "tuesday", "wednesday", "thursday", "friday"]),
+         starts=["monday", "tuesday", "wednesday", "thursday", "friday"], also=["from home"]),
     Rule(_I + r"\bopportunit\w* to (?:be able to )?work (?:from home|remotely)",
          starts=["opportunit"]),
-    Rule(_I + r"\bsome (?:home|remote) working|\boccasional(?:ly)? (?:work(?:ing)? from home"
-         r"|remote)", starts=["some", "occasional"]),
+    Rule(_I + r"\bsome (?:home|remote) working", starts=["some"], also=[" working"]),
+    Rule(_I + r"\boccasional(?:ly)? (?:work(?:ing)? from home|remote)", starts=["occasional"]),
     Rule(_I + r"\bpart(?:ly)? home[- ]based|\bpart(?:ly)? from home", starts=["part"],
          also=["home"]),
     Rule(_I + r"\bpart(?:ly)? remote|\bpartially remote", starts=["part"], also=["remote"]),
@@ -140,6 +140,7 @@ INCLUDE = Rule(r"(?i)\b(?:must (?:reside|live|be located|be based)|resid\w+ (?:i
                        "following", "hire", "approved", "eligible"])
 _RESIDENCE = re.compile(r"(?i)remote|home|resid|live|located|states")
 
+_REMOTE_LOCATION = re.compile(r"\bremote\b|work from home|\bwfh\b")
 HINT_LABELS = {"remote": "remote", "hybrid": "hybrid", "on-site": "onsite", "onsite": "onsite",
                "telecommute": "remote", "in-office": "onsite", "in office": "onsite"}
 
@@ -206,7 +207,7 @@ def hint_label(hints: dict[str, Any] | None, location: str | None) -> str | None
     loc = (location or "").lower()
     if "hybrid" in loc:
         return "hybrid"
-    if hints.get("location_remote") or re.search(r"\bremote\b|work from home|\bwfh\b", loc):
+    if hints.get("location_remote") or _REMOTE_LOCATION.search(loc):
         return "remote"
     return None
 

@@ -54,13 +54,13 @@ class Tagger:
         proba = self.model.predict_proba(columns, {"text": counts})
         classes = [str(c) for c in self.model.classes_]
         out = []
-        for posting, doc, row in zip(postings, docs, proba, strict=True):
-            scores = {c: round(float(p), 4) for c, p in zip(classes, row, strict=True)}
+        for posting, doc, row in zip(postings, docs, proba.tolist(), strict=True):
+            scores = {c: round(p, 4) for c, p in zip(classes, row, strict=True)}
             text, title = doc.text, doc.units[doc.title]
             remote = classify_remote(text, title, posting.get("hints"), posting.get("location"),
                                      doc=doc)
             creds = extract_credentials(text, title, doc=doc)
-            category_name = max(scores, key=lambda c: scores[c])
+            category_name = max(scores, key=scores.__getitem__)
             facets = extract_facets(text, title, category_name, doc=doc)
             out.append({
                 "id": posting.get("id"),

@@ -6,18 +6,21 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import NamedTuple
 
 # The split point between two sentences: after . ! ? and before a capital, digit or quote.
 # (Written with the punctuation in the match, not in a lookbehind, so that `re` can jump
-# straight to the punctuation instead of trying the pattern at every position.)
-SENTENCE_BREAK = re.compile(r"[.!?]\s+(?=[A-Z0-9(\"'])")
+# straight to the punctuation instead of trying the pattern at every position; captured, so
+# that re.split keeps it.)
+SENTENCE_BREAK = re.compile(r"([.!?])\s+(?=[A-Z0-9(\"'])")
 ABBREVIATION = re.compile(r"(?i)\b(?:e\.g|i\.e|etc|vs|approx|incl|dr|st|no|min|max|inc|ltd|co"
                           r"|jr|sr|u\.s)\.$")
 _ABBREVIATION_CHARS = 8  # the longest abbreviation above ("approx.") and one more
 _ABBREVIATIONS = ("e.g", "i.e", "etc", "vs", "approx", "incl", "dr", "st", "no", "min", "max",
                   "inc", "ltd", "co", "jr", "sr", "u.s")  # what a part must end in to be one
-BULLET = re.compile(r"^\s*(?:[-*\u2022\u25cf\u25aa\u2013]|\d+[.)])\s+")
+_BULLET_MARKS = "-*\u2022\u25cf\u25aa\u2013"
+BULLET = re.compile(rf"^\s*(?:[{re.escape(_BULLET_MARKS)}]|\d+[.)])\s+")
 LABEL = re.compile(r"^([A-Z][A-Za-z /&'-]{2,40}):\s+(\S.*)$")
 MAX_HEADING_WORDS = 8
 
@@ -62,13 +65,22 @@ def _is_heading(stripped: str, bullet: bool) -> bool:
         return True
     if stripped[-1] in ".!?,;)" or not stripped[0].isupper():
         return False
-    long_words = [w for w in words if len(w) > 3]
-    title_case = bool(long_words) and \
-        sum(w[0].isupper() for w in long_words) / len(long_words) >= 0.75
+    firsts = [w[0] for w in words if len(w) > 3]  # of the long words
+    title_case = bool(firsts) and sum(map(str.isupper, firsts)) * 4 >= len(firsts) * 3
     if title_case and not _ACRONYM.search(stripped):
         return True
     return len(words) <= 5 and bool(HEADING_WORDS.search(stripped)) and \
         not _ASK_AT_END.search(stripped) or bool(_ASK_ONLY.fullmatch(stripped))
+
+
+_SHORT_LINE = 60  # characters: a section heading is shorter
+
+
+@lru_cache(maxsize=1 << 16)
+def _short_heading(stripped: str) -> bool:
+    """_is_heading() of a short line that is no bullet, remembered: the same headings
+    ("Requirements", "About Us", "Benefits") recur across nearly every posting."""
+    return _is_heading(stripped, False)
 
 
 def _introduces_list(line: str, bullet: bool) -> bool:
@@ -78,16 +90,13 @@ def _introduces_list(line: str, bullet: bool) -> bool:
 
 
 def _split(body: str) -> list[str]:
-    """The sentences of one line, as re.split(r"(?<=[.!?])\\s+(?=[A-Z0-9(\"'])") gives them."""
-    # a break needs its punctuation before the last character
-    if body.find(".", 0, -1) < 0 and body.find("!", 0, -1) < 0 and body.find("?", 0, -1) < 0:
-        return [body]
-    parts = []
-    last = 0
-    for match in SENTENCE_BREAK.finditer(body):
-        parts.append(body[last:match.start() + 1])
-        last = match.end()
-    parts.append(body[last:])
+    """The sentences of one line, as re.split(r"(?<=[.!?])\\s+(?=[A-Z0-9(\"'])") gives them:
+    split in C at SENTENCE_BREAK, each part given back its punctuation."""
+    pieces = SENTENCE_BREAK.split(body)
+    if len(pieces) == 1:
+        return pieces
+    parts = [part + stop for part, stop in zip(pieces[0::2], pieces[1::2], strict=False)]
+    parts.append(pieces[-1])
     return parts
 
 
@@ -107,13 +116,16 @@ def _sentences(text: str) -> tuple[list[Sentence], list[str], list[int]]:
     out: list[Sentence] = []
     line_of: list[int] = []
     heading = ""
-    lines = [line for line in map(str.strip, text.splitlines()) if line]
-    bullets = [BULLET.match(line) for line in lines]
+    lines = list(filter(None, map(str.strip, text.splitlines())))
+    # (a stripped line is a bullet only if it starts with a mark or a digit: \d is isdecimal())
+    bullets = [BULLET.match(line) if line[0] in _BULLET_MARKS or line[0].isdecimal() else None
+               for line in lines]
     bullets.append(None)
     new = tuple.__new__  # Sentence(text, heading) without the named tuple's Python __new__
     for index, line in enumerate(lines):
         bullet = bullets[index]
-        if bullet is None and (_is_heading(line, False) or (
+        if bullet is None and ((_short_heading(line) if len(line) <= _SHORT_LINE
+                                else _is_heading(line, False)) or (
                 bullets[index + 1] is not None and _introduces_list(line, False))):
             heading = line.rstrip(":").strip()
             continue
@@ -125,9 +137,11 @@ def _sentences(text: str) -> tuple[list[Sentence], list[str], list[int]]:
         # a break needs its punctuation before the last character
         if body.find(".", 0, -1) < 0 and body.find("!", 0, -1) < 0 and \
                 body.find("?", 0, -1) < 0:
-            parts: list[str] = [body]
-        else:
-            parts = _split(body)
+            # one sentence, already stripped (BULLET takes the spaces after the bullet)
+            out.append(new(Sentence, (body, heading)))
+            line_of.append(index)
+            continue
+        parts = _split(body)
         pending = ""
         for part in parts:
             part = (pending + " " + part).strip() if pending else part.strip()

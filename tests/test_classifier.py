@@ -457,6 +457,18 @@ def test_abbreviation_precheck_covers_the_pattern() -> None:
         ["See e.g. NMC rules.", "Approx. 3 days.", "Inc. Done."]
 
 
+def test_sentence_split_and_heading_memory_are_the_plain_ones() -> None:
+    """_split() (re.split in C, punctuation put back) splits as the lookbehind pattern does,
+    and the remembered heading decision of a short line is _is_heading()'s."""
+    breaks = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
+    lines = [line.strip() for r in load_corpus() for line in (r["text"] or "").splitlines()]
+    lines += ["a. B. c", "Hello! World? Yes. ok. 3 done.", "e.g. x.  (y) \"q' end", ".  A"]
+    for line in filter(None, lines):
+        assert text._split(line) == breaks.split(line), line
+        if len(line) <= text._SHORT_LINE:
+            assert text._short_heading(line) == text._is_heading(line, False), line
+
+
 def test_linear_model_scores_as_the_pipeline(tmp_path: Path) -> None:
     """The exported arithmetic gives the fitted pipeline's probabilities, saved and loaded
     without pickle, with or without the words a Doc counted."""
