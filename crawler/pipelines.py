@@ -42,8 +42,11 @@ from pipeline.store import (
 
 logger = logging.getLogger(__name__)
 # Batches normalized ahead of the one being written, per run: enough to keep the worker busy
-# while a batch is written, few enough to bound the items held in memory.
-AHEAD = 3
+# while batches are written, few enough to bound the items held in memory (a megabyte each).
+AHEAD = 6
+# Batches a worker may have waiting before this process normalizes the next one itself:
+# the worker is never left without one, and this process never waits idle for it.
+QUEUED = 2
 _POOL: ProcessPoolExecutor | None = None
 ITEM_FIELDS = tuple(f.name for f in fields(JobPosting) if f.name != "unchanged")
 
@@ -186,23 +189,28 @@ class StorePipeline:
         The first batch of a run is stored here and now. From the second on (a large
         source), batches are normalized in a worker process while Scrapy goes on fetching
         and parsing, and written in order as they come back, at most AHEAD in flight. When
-        the workers already have a batch waiting, this process normalizes the next one
-        itself: a large one-response board is parsed faster than one worker normalizes.
+        the workers already have QUEUED batches waiting, this process normalizes the next
+        one itself: a large one-response board is parsed faster than one worker normalizes.
         """
         if not self.buffer or self.store_error or self.run_id is None:
             self.buffer.clear()
             return
         batch, self.buffer = self.buffer, []
         self.batches += 1
+        global _POOL
         if self.batches == 1 or not self.workers:
+            if self.workers and _POOL is None and len(batch) >= self.batch_size:
+                try:  # a full first batch: more will follow; the worker starts meanwhile
+                    self._start_pool()
+                except Exception as exc:
+                    self._without_workers(exc)
             run_id = self.run_id
             self._stored(lambda: store_items(self.engine, run_id, batch))
             return
-        global _POOL
         now = utcnow()
         prepared: asyncio.Future[Any]
-        if sum(not f.done() for f in self.in_workers) > self.workers:
-            # the workers have a batch queued behind the ones they normalize: this process
+        if sum(not f.done() for f in self.in_workers) >= self.workers + QUEUED:
+            # the workers have batches waiting behind the ones they normalize: this process
             # normalizes this one rather than wait idle (written in order all the same)
             prepared = asyncio.get_running_loop().create_future()
             prepared.set_result(prepare_items(batch, now))
@@ -210,8 +218,9 @@ class StorePipeline:
                 self.crawler.stats.inc_value("hcjobs/batches_prepared_inline")
         else:
             try:
-                if _POOL is None:  # one pool for every source of this crawl process
-                    _POOL = prepare_pool(self.workers)
+                if _POOL is None:
+                    self._start_pool()
+                assert _POOL is not None
                 prepared = asyncio.wrap_future(_POOL.submit(prepare_items, batch, now))
             except Exception as exc:  # a broken pool (its worker died): no batch is lost
                 self._without_workers(exc)
@@ -241,6 +250,13 @@ class StorePipeline:
             self._stored(lambda: store_items(self.engine, run_id, batch, now))
             return
         self._stored(lambda: store_prepared(self.engine, run_id, ready, now))
+
+    def _start_pool(self) -> None:
+        """One pool for every source of this crawl process, its worker started now: it
+        imports the normalizer while the first batch is stored here."""
+        global _POOL
+        _POOL = prepare_pool(self.workers)
+        _POOL.submit(os.getpid)  # a pool starts its processes on the first task
 
     def _without_workers(self, exc: Exception) -> None:
         """Go on in this process: the pool is dropped, and its next user starts a new one."""
