@@ -188,7 +188,7 @@ def _pss_mb(pid: int) -> float:
 
 
 class TreeMemory:
-    """Peak PSS of the crawl process (`python -m crawler.run`, a child of this one) with its
+    """Peak PSS of the crawl process (`python -m crawler`, a child of this one) with its
     descendants (the prepare worker and its fork server), sampled every 0.2 s. PSS, not RSS:
     a fork shares its parent's pages, and summing RSS would count them twice."""
 
@@ -222,7 +222,7 @@ class TreeMemory:
 def _is_crawl(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as fh:
-            return b"crawler.run" in fh.read()
+            return b"\0-m\0crawler\0" in fh.read()
     except OSError:
         return False
 

@@ -1,9 +1,10 @@
 """Crawl process entry point: runs several sources in one Scrapy process, one run row each.
 
-Started by `pipeline.crawl` as `python -m crawler.run`, because a Twisted reactor cannot
-restart inside one process. Sources on different hosts crawl side by side; sources on the same
-remote host (every Greenhouse board is on boards-api.greenhouse.io) take turns,
-HCJOBS_SOURCES_PER_HOST at a time, so per-host limits hold for the whole process.
+Started by `pipeline.crawl` as `python -m crawler` (see crawler/__main__.py), because a
+Twisted reactor cannot restart inside one process. Sources on different hosts crawl side by
+side; sources on the same remote host (every Greenhouse board is on
+boards-api.greenhouse.io) take turns, HCJOBS_SOURCES_PER_HOST at a time, so per-host limits
+hold for the whole process.
 """
 
 from __future__ import annotations

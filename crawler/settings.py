@@ -3,7 +3,8 @@
 Where a setting can be changed, lowest priority first:
 1. this module;
 2. `HCJOBS_CRAWL_SETTINGS`, a JSON object in the environment of the crawl process
-   (`{"DOWNLOAD_TIMEOUT": 5}`), applied by `crawler.run` to every source of the crawl;
+   (`{"DOWNLOAD_TIMEOUT": 5}`), applied by the crawl process (crawler.run) to every source
+   of the crawl;
 3. for a source on a loopback host (127.0.0.1, localhost, ::1: tests, the demo board, the
    benchmark, a local mirror), `HCJOBS_LOCAL_SETTINGS` below;
 4. the source entry's own `settings` table in sources.toml (`settings = {DOWNLOAD_DELAY = 2}`).

@@ -106,7 +106,7 @@ def run_crawl(
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False, encoding="utf-8") as fh:
         json.dump(payload, fh)
         entries_file = fh.name
-    cmd = [sys.executable, "-m", "crawler.run", "--db", db_url, "--entries", entries_file,
+    cmd = [sys.executable, "-m", "crawler", "--db", db_url, "--entries", entries_file,
            "--log-level", log_level]
     env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "crawler.settings"}
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,

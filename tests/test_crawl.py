@@ -268,3 +268,44 @@ def test_a_dead_prepare_worker_loses_no_batch(when: str, sqlite_url: str) -> Non
     assert pipe.store_error is None
     assert pipe.counts["seen"] == pipe.counts["new"] == len(items)
     assert set(_by_ext(engine)) == {item.external_id for item in items}
+
+
+def test_prepare_workers_leave_the_crawl_process_imports_behind(tmp_path: Path) -> None:
+    """A prepare worker of a process started as `python -m crawler` imports the normalizer
+    only: not Scrapy, Twisted or SQLAlchemy (multiprocessing re-imports a parent's main
+    module in each worker unless it is a package's __main__), some 60 MB less per worker."""
+    import os
+    import subprocess
+    import sys
+    import textwrap
+
+    root = Path(__file__).resolve().parents[1]
+    package = tmp_path / "probe"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "probe.py").write_text(textwrap.dedent("""
+        import sys
+
+        def heavy_modules():
+            return sorted(m for m in ("scrapy", "twisted", "sqlalchemy", "crawler.run")
+                          if m in sys.modules)
+    """))
+    # the crawl process's situation: its main module is a package's __main__ that imports
+    # crawler.run, and other threads run (so the pool forks from a fork server)
+    (package / "__main__.py").write_text(textwrap.dedent("""
+        import threading
+
+        import crawler.run  # noqa: F401
+        from pipeline.store import prepare_pool
+        from probe.probe import heavy_modules
+
+        threading.Thread(target=threading.Event().wait, args=(5,), daemon=True).start()
+        with prepare_pool(1) as pool:
+            print(pool.submit(heavy_modules).result(timeout=60))
+    """))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(root)])}
+    out = subprocess.run([sys.executable, "-m", "probe"], env=env, capture_output=True,
+                         text=True, timeout=120, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]", out.stdout
+    assert (root / "crawler" / "__main__.py").is_file()
