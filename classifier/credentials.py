@@ -27,7 +27,9 @@ def _alias(pattern: str, *, words: tuple[str, ...] = (), starts: tuple[str, ...]
 def _named(name: str, also: str, start: str = "certified", after: str = "") -> Rule:
     """A spelled-out name, in any case, from a word start; `also` is a literal part of it, so
     that only a sentence holding it runs the pattern."""
-    return Rule(rf"(?i:\b{name}){after}", starts=(start,), also=(also,))
+    # ((?i) for the whole pattern when it can be: it then runs as its lowercase twin)
+    pattern = rf"(?i:\b{name}){after}" if after else rf"(?i)\b{name}"
+    return Rule(pattern, starts=(start,), also=(also,))
 
 
 # canonical code -> its aliases: the acronym (matched case-sensitively) and the spelled-out
@@ -88,25 +90,25 @@ ALIASES: dict[str, list[Rule]] = {
     # named degrees in a list after "master's" each count ("master's degree in nursing or
     # health administration" names the MHA); the group `n` is the degree's own name
     "MHSA": [_alias(r"\bMHSA\b", words=("MHSA",)),
-             _alias(rf"(?i:{_MASTERS}(?P<n>health services administration))",
+             _alias(rf"(?i){_MASTERS}(?P<n>health services administration)",
                     starts=_MASTER_WORDS)],
     "MHA": [_alias(r"\bMHA\b", words=("MHA",)),
-            _alias(rf"(?i:{_MASTERS}(?P<n>(?:health|healthcare|hospital|health care)"
-                   r" administration))", starts=_MASTER_WORDS)],
+            _alias(rf"(?i){_MASTERS}(?P<n>(?:health|healthcare|hospital|health care)"
+                   r" administration)", starts=_MASTER_WORDS)],
     "MBA": [_alias(r"\bMBA\b", words=("MBA",)),
-            _alias(rf"(?i:{_MASTERS}(?P<n>business administration))",
+            _alias(rf"(?i){_MASTERS}(?P<n>business administration)",
                    starts=_MASTER_WORDS)],
     "MPH": [_alias(r"\bMPH\b", words=("MPH",)),
-            _alias(rf"(?i:{_MASTERS}(?P<n>public health))", starts=_MASTER_WORDS)],
+            _alias(rf"(?i){_MASTERS}(?P<n>public health)", starts=_MASTER_WORDS)],
     "RN": [_alias(r"\bRNs?\b", words=("RN", "RNs")), _alias(r"\bRGNs?\b", words=("RGN", "RGNs")),
            _alias(r"\bRMNs?\b", words=("RMN", "RMNs")),
            _alias(r"\bRNLDs?\b", words=("RNLD", "RNLDs")),
-           _alias(r"(?i:\bregistered(?:\s+[\w-]+){0,5}?\s+nurses?\b)", starts=("registered",)),
-           _alias(r"(?i:\bNMC\b[^;\n]{0,25}\bregist(?:ration|ered)|\bregistration\b[^;\n]{0,25}"
-                  r"\bNMC\b|\bNMC (?:PIN|registered)\b)", words=("nmc",)),
-           _alias(r"(?i:\b(?:active|current|valid|unrestricted)[\w ,]{0,30}\b(?:nursing|RN)"
-                  r" licen[cs]e)", starts=("licen",)),
-           _alias(r"(?i:\blicen[cs]ed as an? (?:registered )?nurse)", starts=("licen",))],
+           _alias(r"(?i)\bregistered(?:\s+[\w-]+){0,5}?\s+nurses?\b", starts=("registered",)),
+           _alias(r"(?i)\bNMC\b[^;\n]{0,25}\bregist(?:ration|ered)|\bregistration\b[^;\n]{0,25}"
+                  r"\bNMC\b|\bNMC (?:PIN|registered)\b", words=("nmc",)),
+           _alias(r"(?i)\b(?:active|current|valid|unrestricted)[\w ,]{0,30}\b(?:nursing|RN)"
+                  r" licen[cs]e", starts=("licen",)),
+           _alias(r"(?i)\blicen[cs]ed as an? (?:registered )?nurse", starts=("licen",))],
 }
 VOCABULARY: dict[str, list[str]] = {code: [rule.pattern.pattern for rule in rules]
                                     for code, rules in ALIASES.items()}
@@ -277,10 +279,35 @@ class _Said:
         return self._get("heading", lambda: bool(REQUIRED_HEADING.search(heading)
                                                  or PREFERRED_HEADING.search(heading)))
 
+    def obtain(self) -> re.Match[str] | None:
+        """OBTAIN's match in the sentence: every match holds "within", which the lowercase
+        copy (when letter for letter) shows without running the pattern."""
+        low = self.low
+        return self._get("obtain", lambda: None if low is not None and "within" not in low
+                         else OBTAIN.search(self.text))
+
+    def asks(self) -> tuple[list[int], list[int]]:
+        """_asks() of the sentence."""
+        return self._get("asks", lambda: _asks(self.text, self.low))
+
     def slice(self, start: int, end: int) -> tuple[str, str | None]:
         """text[start:end] and its lowercase copy when known."""
         low = self.low
         return self.text[start:end], None if low is None else low[start:end]
+
+
+def _asks(text: str, low: str | None) -> tuple[list[int], list[int]]:
+    """Where PREFERRED and where REQUIRED match in the text (`low`: its lowercase copy, if
+    known)."""
+    return ([m.start() for m in PREFERRED.finditer(text, low)],
+            [m.start() for m in REQUIRED.finditer(text, low)])
+
+
+def _may_hold(low: str | None, *literals: str) -> bool:
+    """Whether text whose lowercase copy is `low` may match a (?i) pattern every match of
+    which holds one of the lowercase literals (True when the copy is unknown): a substring
+    test that spares running the pattern."""
+    return low is None or any(literal in low for literal in literals)
 
 
 def _requirement(said: _Said, start: int, end: int) -> str:
@@ -291,17 +318,18 @@ def _requirement(said: _Said, start: int, end: int) -> str:
     if "(" in text:
         text = PARENS.sub(lambda m: m.group(0) if m.start() <= start < m.end()
                           else " " * len(m.group(0)), text)
-    low = text.lower()
+        pref, req = _asks(text, None)
+    else:
+        pref, req = said.asks()
     clauses = [(m.start(), m.end()) for m in CLAUSE.finditer(text)]
     lo = max([e for s, e in clauses if e <= start], default=0)
     hi = min([s for s, e in clauses if s >= end], default=len(text))
-    clause = text[lo:hi]
-    if PREFERRED.search(clause):
+    # (what the clause asks: no match of PREFERRED or REQUIRED holds a clause break, so the
+    # clause's matches are the sentence's that start in it)
+    if any(lo <= p < hi for p in pref):
         return "preferred"
-    if REQUIRED.search(clause):
+    if any(lo <= r < hi for r in req):
         return "required"
-    pref = [m.start() for m in PREFERRED.finditer(text, low)]
-    req = [m.start() for m in REQUIRED.finditer(text, low)]
     if pref and not req:
         return "preferred"
     if req and not pref:
@@ -333,20 +361,25 @@ def _is_ask(said: _Said, start: int, end: int) -> bool:
         return False
     if said.not_ask() and not (said.required() or said.preferred()):
         return False
+    # (each pattern below runs only where its literals are: see _may_hold)
     before, before_low = said.slice(max(0, start - 50), start)
-    if _OTHERS_BEFORE.search(before, before_low) and not _JOIN_BEFORE.search(
+    if _may_hold(before_low, "our", "his", "her") and _OTHERS_BEFORE.search(
+            before, before_low) and not _JOIN_BEFORE.search(
             before, before_low) and not asks_in_window():
         return False  # "our CPC auditors", "our team of CPC- and CRC-certified coders"
-    if _EX_BEFORE.search(before, before_low):
+    if before.endswith("-") and _EX_BEFORE.search(before, before_low):
         return False  # "Ex-RN", "non-RN candidates"
     if OTHERS_AFTER.match(*said.slice(end, end + 25)) and not asks_in_window():
         return False
-    if _CERTIFIED_AFTER.match(*said.slice(end, end + 40)) and not (
-            said.required() or said.preferred() or said.you()):
-        return False  # "a CCS-credentialed leader oversees..."
-    if _TEAM_AFTER.match(*said.slice(end, end + 30)):
-        return False
-    refused = REFUSED.search(*said.slice(end, end + 40))  # "CPC-A is not accepted"
+    after, after_low = said.slice(end, end + 40)
+    if _may_hold(after_low, "certified", "credentialed"):
+        if _CERTIFIED_AFTER.match(after, after_low) and not (
+                said.required() or said.preferred() or said.you()):
+            return False  # "a CCS-credentialed leader oversees..."
+        if _TEAM_AFTER.match(*said.slice(end, end + 30)):
+            return False
+    # "CPC-A is not accepted"
+    refused = REFUSED.search(after, after_low) if _may_hold(after_low, "not", "n't") else None
     if refused and not PREFERRED.search(*said.slice(end, end + refused.end())):
         return False  # ("a plus, not required" still asks for it, as a preference)
     bare_item = len(text.split()) <= 6  # a bullet that is just "CHPS" or "CHC or CPCO"
@@ -403,7 +436,7 @@ def extract_credentials(text: str, title: str = "", split: list[Sentence] | None
                     taken.append((start, end))
                     spans.append((start, end, code))
                     requirement = _requirement(said, start, end)
-                    obtain = OBTAIN.search(sentence.text)
+                    obtain = said.obtain()
                     cred = Credential(code, requirement, sentence.text,
                                       f"{obtain.group(1)} {obtain.group(2)}s" if obtain else None)
                     old = found.get(code)

@@ -7,7 +7,7 @@ import re
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
-from classifier.prefilter import Doc, Rule, Rules
+from classifier.prefilter import Doc, Folded, Rule, Rules
 from classifier.text import Sentence
 
 CODING_FACETS: dict[str, str] = {
@@ -59,7 +59,7 @@ EDUCATION_LEVELS: list[tuple[str, str]] = [
     ("high school", r"\bhigh school\b|\bGED\b|\bGCSEs?\b|\bsecondary school\b"),
 ]
 _EDU = [(level, re.compile(pattern, re.IGNORECASE)) for level, pattern in EDUCATION_LEVELS]
-_EDU_CONTEXT = re.compile(r"(?i)degree|diploma|education|graduat|GED|GCSE|qualif|bachelor"
+_EDU_CONTEXT = Folded(r"(?i)degree|diploma|education|graduat|GED|GCSE|qualif|bachelor"
                           r"|master|associate|certificate|required|preferred")
 _NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
                  "eight": 8, "nine": 9, "ten": 10}
@@ -117,7 +117,7 @@ ENTRY = Rules(
     Rule(r"(?i)\b0\s*(?:-|to)\s*(?:1|2) years?\b", starts=("year",), also=("0",)),
     Rule(r"(?i)\bzero\s*(?:-|to)\s*(?:1|2) years?\b", starts=("zero",)),
 )
-_NOT_ENTRY = re.compile(r"(?i)not (?:an? )?(?:entry|apprentice|trainee)|CPC-A (?:is |are )?not")
+_NOT_ENTRY = Folded(r"(?i)not (?:an? )?(?:entry|apprentice|trainee)|CPC-A (?:is |are )?not")
 EDU_TRIGGERS: list[dict[str, tuple[str, ...]]] = [
     {"starts": ("doctor", "phd"), "words": ("ph", "md")},
     {"starts": ("master", "graduate"),
@@ -128,7 +128,7 @@ EDU_TRIGGERS: list[dict[str, tuple[str, ...]]] = [
     {"starts": ("school", "gcse"), "words": ("ged",)},
 ]
 _EDU_RULES = [Rule(pattern, **EDU_TRIGGERS[rank]) for rank, (_level, pattern) in enumerate(_EDU)]
-_PREFERRED = re.compile(r"(?i)preferred|a plus|desirable")
+_PREFERRED = Folded(r"(?i)preferred|a plus|desirable")
 # "5years" is one word: the only trigger every match holds is the substring. The search
 # leaves out YEARS's optional lead-in ("minimum of", "at least", "over"): it holds no number,
 # so the same numbers are found, in the same places, at a third of the cost.
@@ -184,7 +184,7 @@ def extract_facets(text: str, title: str, category: str,
     entry = doc.live(ENTRY)
     for i in units(set().union(*(found for _rule, found in entry))):
         unit = doc.units[i]
-        if doc.any(entry, i) and not _NOT_ENTRY.search(unit):
+        if doc.any(entry, i) and not _NOT_ENTRY.search(unit, doc.lows[i]):
             out.entry_level, out.entry_evidence = True, unit
             break
     # The lowest level asked as a requirement is the floor; failing that, the lowest preferred
@@ -196,9 +196,9 @@ def extract_facets(text: str, title: str, category: str,
         required: list[str] = []
         preferred: list[str] = []
         for i in units(doc.of(rule)):
-            unit = doc.units[i]
-            if doc.run(rule, i) and _EDU_CONTEXT.search(unit):
-                (preferred if _PREFERRED.search(unit) else required).append(unit)
+            unit, low = doc.units[i], doc.lows[i]
+            if doc.run(rule, i) and _EDU_CONTEXT.search(unit, low):
+                (preferred if _PREFERRED.search(unit, low) else required).append(unit)
         if required:
             chosen = rank, max(required)
             break

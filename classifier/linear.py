@@ -66,6 +66,13 @@ class _Block:
                              and self.token_pattern == DEFAULT_TOKENS
                              and not any(len(t) < 2 or t in self.stop_words for t in terms))
 
+    def looked_up(self, counted: Mapping[str, int]) -> tuple[array[int], array[int]]:
+        """The vocabulary columns (+1) of a document's counted words and their counts: each
+        distinct word looked up once (a block that takes counts)."""
+        ids: list[Any] = list(map(self.vocab.get, counted))
+        # (a word outside the vocabulary: None; C arrays: no int objects for numpy to convert)
+        return array("q", compress(ids, ids)), array("q", compress(counted.values(), ids))
+
     def counted(self, doc: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
         """The document's distinct vocabulary columns (+1) and how often each occurs.
         Remembered for a short document: titles recur across a crawl's postings."""
@@ -120,6 +127,16 @@ class _Block:
         return grams
 
 
+class LookedUp:
+    """A document's counted words already looked up in the model's blocks (see
+    LinearModel.look_up): one entry per block, None for a block that does not take them."""
+
+    __slots__ = ("by_block",)
+
+    def __init__(self, by_block: tuple[tuple[array[int], array[int]] | None, ...]) -> None:
+        self.by_block = by_block
+
+
 class LinearModel:
     """Calibrated probabilities of the category classes, computed like the fitted pipeline
     (ColumnTransformer of TF-IDF blocks -> logistic regression -> sigmoid calibration)."""
@@ -139,16 +156,24 @@ class LinearModel:
         if offset != self.coef.shape[1]:
             raise ValueError(f"{offset} features in the blocks, {self.coef.shape[1]} weights")
 
+    def look_up(self, column: str, counted: Mapping[str, int]) -> LookedUp:
+        """A document's counted words (as decision_function's `words` takes them) looked up
+        now rather than when the batch is scored, with the same scores: the caller can then
+        drop the counts while they are still in the CPU's cache (see Tagger)."""
+        return LookedUp(tuple(block.looked_up(counted) if block.column == column
+                              and block.takes_counts else None for block in self.blocks))
+
     def decision_function(self, columns: Mapping[str, Sequence[str]],
-                          words: Mapping[str, Sequence[Mapping[str, int] | None]] | None = None
-                          ) -> np.ndarray:
+                          words: Mapping[str, Sequence[Mapping[str, int] | LookedUp | None]]
+                          | None = None) -> np.ndarray:
         """The linear scores, one row per document. `columns`: column name -> one string per
         document; `words`: column -> each document's lowercased words with their counts, when
-        known (None where not; as Doc.counts: WORD's words, single characters allowed), which
-        saves finding them again for a block of single words."""
+        known (None where not; as Doc.counts: WORD's words, single characters allowed), or
+        those looked up already (look_up), which saves finding them again for a block of
+        single words."""
         n = len(next(iter(columns.values()))) if columns else 0
         scores = np.tile(self.intercept, (n, 1))
-        for block in self.blocks:
+        for index, block in enumerate(self.blocks):
             docs = columns[block.column]
             known = (words or {}).get(block.column) if block.takes_counts else None
             # C arrays filled from the counters (no Python int objects for numpy to convert)
@@ -158,11 +183,17 @@ class LinearModel:
             for row, doc in enumerate(docs):
                 counted = known[row] if known is not None else None
                 if counted is not None:  # single words: look each distinct word up once
-                    ids: list[Any] = list(map(block.vocab.get, counted))
-                    before = len(keys)
-                    keys.extend(compress(ids, ids))  # (a word outside the vocabulary: None)
-                    counts.extend(compress(counted.values(), ids))
-                    sizes.append(len(keys) - before)
+                    if isinstance(counted, LookedUp):
+                        found = counted.by_block[index]
+                        if found is None:
+                            raise ValueError(f"words looked up for another column than "
+                                             f"{block.column!r}")
+                    else:
+                        found = block.looked_up(counted)
+                    ids_known, counts_known = found
+                    keys.extend(ids_known)
+                    counts.extend(counts_known)
+                    sizes.append(len(ids_known))
                     continue
                 ids_found, counts_found = block.counted(doc)
                 keys.extend(ids_found)
@@ -190,8 +221,8 @@ class LinearModel:
         return scores
 
     def predict_proba(self, columns: Mapping[str, Sequence[str]],
-                      words: Mapping[str, Sequence[Mapping[str, int] | None]] | None = None
-                      ) -> np.ndarray:
+                      words: Mapping[str, Sequence[Mapping[str, int] | LookedUp | None]]
+                      | None = None) -> np.ndarray:
         """Calibrated class probabilities (rows sum to 1), as CalibratedClassifierCV gives."""
         scores = self.decision_function(columns, words)
         proba = 1.0 / (1.0 + np.exp(self.calib_a * scores + self.calib_b))

@@ -32,7 +32,8 @@ FAST = True
 """False runs every pattern as written on every sentence: slow, for the tests that prove the
 fast path (triggers, lowercase twins) never changes a tag."""
 
-_INLINE_FLAGS = re.compile(r"\(\?[aiLmsux-]+[:)]|\(\?P|\\N")
+_INLINE_FLAGS = re.compile(r"\(\?[aiLmsux-]+[:)]|\\N")
+_GROUP_NAME = re.compile(r"\(\?P(?:<\w+>|=\w+\))")  # kept as written in a twin
 
 
 def lowercase_twin(pattern: re.Pattern[str]) -> re.Pattern[str] | None:
@@ -46,11 +47,15 @@ def lowercase_twin(pattern: re.Pattern[str]) -> re.Pattern[str] | None:
         return None
     source = pattern.pattern.removeprefix("(?i)")
     if _INLINE_FLAGS.search(source):
-        return None  # scoped flags, named groups, \N{...}: keep the pattern as written
+        return None  # scoped flags, \N{...}: keep the pattern as written
     out = []
     i = 0
     while i < len(source):
-        if source[i] == "\\":
+        name = _GROUP_NAME.match(source, i) if source[i] == "(" else None
+        if name:
+            out.append(name.group())
+            i = name.end()
+        elif source[i] == "\\":
             out.append(source[i:i + 2])
             i += 2
         else:
@@ -287,8 +292,8 @@ class Rule(Folded):
                  also: Iterable[str] = ()) -> None:
         super().__init__(pattern)
         self.also = tuple(also)
-        if any(a != a.lower() or not a for a in self.also):
-            raise ValueError(f"also {self.also!r} must be lowercase")
+        if any(a != a.lower() or not a or "\n" in a for a in self.also):
+            raise ValueError(f"also {self.also!r} must be lowercase, on one line")
         kinds = [(t, _START) for t in starts] + [(t, _WHOLE) for t in words] + \
             [(t, _SUB) for t in subs]
         if not kinds:
@@ -366,8 +371,8 @@ class Doc:
     every rule runs on every unit, as written.
     """
 
-    __slots__ = ("text", "low", "sentences", "units", "lows", "title", "counts", "present",
-                 "gated", "folds", "_seen", "_subs", "_where", "_of",
+    __slots__ = ("text", "low", "sentences", "units", "lows", "title", "counts", "_present",
+                 "_trigger_words", "gated", "folds", "_seen", "_subs", "_where", "_of",
                  "_index")
 
     def __init__(self, text: str, title: str = "", split: list[Sentence] | None = None
@@ -376,7 +381,7 @@ class Doc:
         self.low = text.lower()
         given = split is not None
         if split is None:
-            split, lines, line_of = _sentences(text)
+            split, lines, firsts = _sentences(text)
         self.sentences = split
         self.units = list(map(itemgetter(0), split))  # (map: no Python call per unit)
         self.units.append(title)
@@ -397,20 +402,16 @@ class Doc:
         seen = self._seen = _WORDS_SEEN.learn(found)
         triggers = seen.triggers
         trigger_words = found.intersection(seen.trigger_words)
-        self.present: set[str] = set(chain.from_iterable(map(triggers.__getitem__,
-                                                             trigger_words)))
-        """The start and word triggers the posting holds (text or title)."""
+        self._trigger_words = trigger_words
+        self._present: set[str] | None = None
         if not given:
-            units_of_line: list[list[int]] = [[] for _ in lines]
-            for unit, line in enumerate(line_of):
-                units_of_line[line].append(unit)
             index: dict[str, list[int]] = {}
-            for line, line_found in enumerate(line_words):
-                units = units_of_line[line]
-                if units:
+            # line i holds units firsts[i] to firsts[i + 1] (none: a heading; one more first)
+            for line_found, first, end in zip(line_words, firsts, firsts[1:], strict=False):
+                if first != end:
                     for word in trigger_words.intersection(line_found):
                         for trigger in triggers[word]:
-                            index.setdefault(trigger, []).extend(units)
+                            index.setdefault(trigger, []).extend(range(first, end))
             for word in trigger_words.intersection(title_words):
                 for trigger in triggers[word]:
                     index.setdefault(trigger, []).append(self.title)
@@ -421,6 +422,22 @@ class Doc:
         self._subs: dict[str, bool] = {}
         self._where: dict[str, list[int]] = {}
         self._of: dict[Rule, set[int]] = self._units_of_rules() if self.gated else {}
+
+    def pop_counts(self) -> Counter[str]:
+        """The word counts, handed over (the Doc keeps none): a caller done with them frees
+        them at once (the tagger, before it prepares the next posting)."""
+        counts, self.counts = self.counts, Counter()
+        return counts
+
+    @property
+    def present(self) -> set[str]:
+        """The start and word triggers the posting holds (text or title). Found when first
+        asked: only holds() and search_lines() need it (of() goes by the word index)."""
+        present = self._present
+        if present is None:
+            present = self._present = set(chain.from_iterable(
+                map(self._seen.triggers.__getitem__, self._trigger_words)))
+        return present
 
     def _has_sub(self, sub: str) -> bool:
         found = self._subs.get(sub)
@@ -484,8 +501,12 @@ class Doc:
                 else:
                     known.update(units)
         lows = self.lows
+        joined = "\n".join(lows)  # an `also` absent from it is in no unit: no unit to test
         for rule, held in found.items():
             for also in rule.also:
+                if also not in joined:
+                    held.clear()
+                    break
                 held.intersection_update([i for i in held if also in lows[i]])
         return found
 
@@ -497,7 +518,8 @@ class Doc:
             found = set()
             if not self.gated:
                 found.update(range(len(self.units)))
-            elif not rule._keyed and self.holds(rule):  # (the others: _units_of_rules)
+            elif not rule._keyed:  # (the others: _units_of_rules)
+                # (no holds() first: the index and the subs give the same answer)
                 index = self._units_of_words()
                 for key in rule._keys:
                     units = index.get(key)

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from classifier.prefilter import Doc, Rule, Rules
+from classifier.prefilter import Doc, Folded, Rule, Rules
 from classifier.text import Sentence
 
 STATES = {
@@ -121,9 +121,9 @@ REMOTE = Rules(
          r"|\bhome working\b", starts=["home"]),
     Rule(_I + r"\bwfh\b|\btelecommut\w*|\bteleworking", starts=["wfh", "telecommut", "telework"]),
 )
-AFTER_TRAINING = re.compile(r"(?i)(?:after|following|once)\b[^.]{0,60}\b(?:training|orientation"
+AFTER_TRAINING = Folded(r"(?i)(?:after|following|once)\b[^.]{0,60}\b(?:training|orientation"
                             r"|onboarding|probation|\d+ (?:days|weeks|months))")
-_DAYS_FROM = re.compile(r"(?i)\bdays?\b[^.]{0,20}(home|remote)")
+_DAYS_FROM = Folded(r"(?i)\bdays?\b[^.]{0,20}(home|remote)")
 # a sentence needs one of these to vote (the perk test runs only on those that do)
 _VOTERS = (REMOTE_OPTION, ONSITE, HYBRID, REMOTE)
 # (\b added before the words that could end a longer one: "unexceptional", "president of",
@@ -138,7 +138,7 @@ INCLUDE = Rule(r"(?i)\b(?:must (?:reside|live|be located|be based)|resid\w+ (?:i
                r"|hire in|approved states|eligible states)",
                starts=["must", "resid", "open", "located", "live", "living", "available",
                        "following", "hire", "approved", "eligible"])
-_RESIDENCE = re.compile(r"(?i)remote|home|resid|live|located|states")
+_RESIDENCE = Folded(r"(?i)remote|home|resid|live|located|states")
 
 _REMOTE_LOCATION = re.compile(r"\bremote\b|work from home|\bwfh\b")
 HINT_LABELS = {"remote": "remote", "hybrid": "hybrid", "on-site": "onsite", "onsite": "onsite",
@@ -180,7 +180,7 @@ def eligible_states(text: str, split: list[Sentence] | None = None,
         inc = doc.search(INCLUDE, i)
         if inc:
             named = _states_in(s[inc.start():])
-            if len(named) >= 1 and _RESIDENCE.search(s):
+            if len(named) >= 1 and _RESIDENCE.search(s, doc.lows[i]):
                 include.update(named)
     if include:
         return sorted(include - exclude)
@@ -238,7 +238,8 @@ def classify_remote(text: str, title: str = "", hints: dict[str, Any] | None = N
         elif hybrid and doc.any(hybrid, i):
             votes.setdefault("hybrid", s)
         elif remote and doc.any(remote, i):
-            if AFTER_TRAINING.search(s) and _DAYS_FROM.search(s):
+            low = doc.lows[i]
+            if AFTER_TRAINING.search(s, low) and _DAYS_FROM.search(s, low):
                 votes.setdefault("hybrid", s)
             else:
                 votes.setdefault("remote", s)

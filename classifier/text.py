@@ -56,14 +56,14 @@ def is_heading(line: str) -> bool:
 
 def _is_heading(stripped: str, bullet: bool) -> bool:
     """is_heading() of a stripped, non-empty line whose bullet match is already known."""
-    if bullet:
+    if bullet or stripped[-1] in ".!?,;)":  # (the cheap test first: no split for a sentence)
         return False
     words = stripped.rstrip(":").split(None, MAX_HEADING_WORDS)  # enough to know "too long"
     if len(words) > MAX_HEADING_WORDS or _INNER_STOP.search(stripped):
         return False
     if stripped.endswith(":"):
         return True
-    if stripped[-1] in ".!?,;)" or not stripped[0].isupper():
+    if not stripped[0].isupper():
         return False
     firsts = [w[0] for w in words if len(w) > 3]  # of the long words
     title_case = bool(firsts) and sum(map(str.isupper, firsts)) * 4 >= len(firsts) * 3
@@ -85,8 +85,9 @@ def _short_heading(stripped: str) -> bool:
 
 def _introduces_list(line: str, bullet: bool) -> bool:
     """A short line right before a bullet list heads it ("You'll need", "We'd love it if")."""
-    return (not bullet and len(line.split(None, MAX_HEADING_WORDS)) <= MAX_HEADING_WORDS
-            and line[-1] not in ".!?;," and not _INNER_STOP.search(line))
+    return (not bullet and line[-1] not in ".!?;,"
+            and len(line.split(None, MAX_HEADING_WORDS)) <= MAX_HEADING_WORDS
+            and not _INNER_STOP.search(line))
 
 
 def _split(body: str) -> list[str]:
@@ -110,11 +111,12 @@ def sentences(text: str) -> list[Sentence]:
 
 
 def _sentences(text: str) -> tuple[list[Sentence], list[str], list[int]]:
-    """sentences(), the text's non-empty lines (stripped), and the line of each sentence.
-    (Written for speed: the common cases, a bullet or a long line that is one sentence, are
-    decided without a call.)"""
+    """sentences(), the text's non-empty lines (stripped), and where each line's sentences
+    start in the list (one more entry: the number of sentences), so that line i holds
+    sentences firsts[i] to firsts[i + 1]. (Written for speed: the common cases, a bullet or a
+    long line that is one sentence, are decided without a call.)"""
     out: list[Sentence] = []
-    line_of: list[int] = []
+    firsts: list[int] = []
     heading = ""
     lines = list(filter(None, map(str.strip, text.splitlines())))
     # (a stripped line is a bullet only if it starts with a mark or a digit: \d is isdecimal())
@@ -123,6 +125,7 @@ def _sentences(text: str) -> tuple[list[Sentence], list[str], list[int]]:
     bullets.append(None)
     new = tuple.__new__  # Sentence(text, heading) without the named tuple's Python __new__
     for index, line in enumerate(lines):
+        firsts.append(len(out))
         bullet = bullets[index]
         if bullet is None and ((_short_heading(line) if len(line) <= _SHORT_LINE
                                 else _is_heading(line, False)) or (
@@ -139,7 +142,6 @@ def _sentences(text: str) -> tuple[list[Sentence], list[str], list[int]]:
                 body.find("?", 0, -1) < 0:
             # one sentence, already stripped (BULLET takes the spaces after the bullet)
             out.append(new(Sentence, (body, heading)))
-            line_of.append(index)
             continue
         parts = _split(body)
         pending = ""
@@ -154,8 +156,7 @@ def _sentences(text: str) -> tuple[list[Sentence], list[str], list[int]]:
             pending = ""
             if part:
                 out.append(new(Sentence, (part, heading)))
-                line_of.append(index)
         if pending:
             out.append(new(Sentence, (pending, heading)))
-            line_of.append(index)
-    return out, lines, line_of
+    firsts.append(len(out))
+    return out, lines, firsts
