@@ -662,6 +662,22 @@ def test_search_uses_fts5_and_sort_indexes_when_they_exist(tmp_path_factory: pyt
         assert all(fetched)
         assert [fetch_all(c, params, limit=3) for params in searches] == fetched
 
+def query_plans(engine: Engine) -> list[str]:
+    """SQLite's EXPLAIN QUERY PLAN of every SELECT on postings `engine` runs from now on,
+    appended to the list returned."""
+    from sqlalchemy import event
+
+    plans: list[str] = []
+
+    def explain(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and "postings" in statement:
+            plans.append("\n".join(row[3] for row in cursor.connection.execute(
+                "EXPLAIN QUERY PLAN " + statement, parameters)))
+
+    event.listen(engine, "before_cursor_execute", explain)
+    return plans
+
+
 
 def test_migration_creates_the_indexes_the_queries_are_written_for() -> None:
     """The web's index SQL and migration 0006's are the same statements (a migration is
@@ -693,15 +709,7 @@ def test_first_pages_walk_the_indexes(tmp_path_factory: pytest.TempPathFactory) 
         conn.execute(text("ANALYZE"))
     engine.dispose()
     store = open_readonly(url)
-    plans: list[str] = []
-
-    def explain(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        if statement.lstrip().upper().startswith("SELECT") and "postings" in statement:
-            plans.append("\n".join(row[3] for row in cursor.connection.execute(
-                "EXPLAIN QUERY PLAN " + statement, parameters)))
-
-    from sqlalchemy import event
-    event.listen(store.engine, "before_cursor_execute", explain)
+    plans = query_plans(store.engine)
     d = Dialect("sqlite")
     with store.session() as session:
         for f, sort, index in [
@@ -741,15 +749,7 @@ def test_state_is_tested_from_the_index_entry(tmp_path_factory: pytest.TempPathF
     url = demo_store(tmp_path_factory)
     store = open_readonly(url)
     assert store.places_indexed
-    plans: list[str] = []
-
-    def explain(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        if statement.lstrip().upper().startswith("SELECT") and "postings" in statement:
-            plans.append("\n".join(row[3] for row in cursor.connection.execute(
-                "EXPLAIN QUERY PLAN " + statement, parameters)))
-
-    from sqlalchemy import event
-    event.listen(store.engine, "before_cursor_execute", explain)
+    plans = query_plans(store.engine)
     d = Dialect("sqlite", places_indexed=True)
     with store.session() as session:
         for f, sort, index in [
