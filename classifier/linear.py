@@ -17,7 +17,7 @@ from array import array
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import chain, compress, filterfalse
+from itertools import chain, filterfalse, repeat
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +56,9 @@ class _Block:
         keys: list[Any] = terms if self.analyzer != "word" else \
             [tuple(t.split(" ")) if " " in t else t for t in terms]
         self.vocab: dict[Any, int] = dict(zip(keys, range(1, len(terms) + 1), strict=True))
+        # the idf weights, and a 0 for the column that stands for a word outside the
+        # vocabulary (see looked_up)
+        self.idf_padded = np.append(np.asarray(self.idf, dtype=np.float64), 0.0)
         self.tokenize = WORD.findall if self.token_pattern == DEFAULT_TOKENS \
             else re.compile(self.token_pattern).findall
         self._words: dict[str, tuple[int, ...]] = {}  # char_wb: word -> its n-grams' columns
@@ -66,12 +69,16 @@ class _Block:
                              and self.token_pattern == DEFAULT_TOKENS
                              and not any(len(t) < 2 or t in self.stop_words for t in terms))
 
-    def looked_up(self, counted: Mapping[str, int]) -> tuple[array[int], array[int]]:
+    def looked_up(self, counted: Mapping[str, int]) -> tuple[np.ndarray, np.ndarray]:
         """The vocabulary columns (+1) of a document's counted words and their counts: each
-        distinct word looked up once (a block that takes counts)."""
-        ids: list[Any] = list(map(self.vocab.get, counted))
-        # (a word outside the vocabulary: None; C arrays: no int objects for numpy to convert)
-        return array("q", compress(ids, ids)), array("q", compress(counted.values(), ids))
+        distinct word looked up once (a block that takes counts). A word outside the
+        vocabulary stays, as the column after the block's last (+1), whose idf is 0: it adds
+        exactly nothing to the scores, and numpy fills both arrays straight from the
+        iterators, faster than picking the known words out in Python."""
+        size = len(counted)
+        return (np.fromiter(map(self.vocab.get, counted, repeat(len(self.terms) + 1)),
+                            np.int64, size),
+                np.fromiter(counted.values(), np.int64, size))
 
     def counted(self, doc: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
         """The document's distinct vocabulary columns (+1) and how often each occurs.
@@ -133,7 +140,7 @@ class LookedUp:
 
     __slots__ = ("by_block",)
 
-    def __init__(self, by_block: tuple[tuple[array[int], array[int]] | None, ...]) -> None:
+    def __init__(self, by_block: tuple[tuple[np.ndarray, np.ndarray] | None, ...]) -> None:
         self.by_block = by_block
 
 
@@ -146,6 +153,11 @@ class LinearModel:
         self.blocks = blocks
         self.classes_ = classes
         self.coef = np.ascontiguousarray(coef, dtype=np.float64)
+        # one more column, of zeros: the column after the last block's, which stands for a
+        # word outside its vocabulary (another block's stands on the next block's first
+        # column, with a weight of 0.0 in the data: see idf_padded)
+        self.coef_padded = np.ascontiguousarray(
+            np.hstack((self.coef, np.zeros((self.coef.shape[0], 1)))))
         self.intercept = np.asarray(intercept, dtype=np.float64)
         self.calib_a = np.asarray(calib_a, dtype=np.float64)
         self.calib_b = np.asarray(calib_b, dtype=np.float64)
@@ -172,41 +184,55 @@ class LinearModel:
         those looked up already (look_up), which saves finding them again for a block of
         single words."""
         n = len(next(iter(columns.values()))) if columns else 0
+        coef = self.coef_padded
         scores = np.tile(self.intercept, (n, 1))
         for index, block in enumerate(self.blocks):
             docs = columns[block.column]
             known = (words or {}).get(block.column) if block.takes_counts else None
-            # C arrays filled from the counters (no Python int objects for numpy to convert)
-            keys = array("q")
-            counts = array("q")
             sizes = array("q")
-            for row, doc in enumerate(docs):
-                counted = known[row] if known is not None else None
-                if counted is not None:  # single words: look each distinct word up once
-                    if isinstance(counted, LookedUp):
-                        found = counted.by_block[index]
-                        if found is None:
+            if known is None:
+                # C arrays filled from the counters (no Python int objects for numpy to convert)
+                keys = array("q")
+                counts = array("q")
+                for doc in docs:
+                    ids_found, counts_found = block.counted(doc)
+                    keys.extend(ids_found)
+                    counts.extend(counts_found)
+                    sizes.append(len(ids_found))
+                if not keys:
+                    continue
+                cols = np.frombuffer(keys, dtype=np.int64) - 1
+                data = np.frombuffer(counts, dtype=np.int64).astype(np.float64)
+                rows = np.repeat(np.arange(n), np.frombuffer(sizes, dtype=np.int64))
+            else:  # single words, each distinct word looked up once: int64 arrays per row
+                key_parts: list[np.ndarray] = []
+                count_parts: list[np.ndarray] = []
+                for row, doc in enumerate(docs):
+                    counted = known[row]
+                    if counted is None:
+                        ids, tally = block.counted(doc)
+                        found = np.array(ids, dtype=np.int64), np.array(tally, dtype=np.int64)
+                    elif isinstance(counted, LookedUp):
+                        found_block = counted.by_block[index]
+                        if found_block is None:
                             raise ValueError(f"words looked up for another column than "
                                              f"{block.column!r}")
+                        found = found_block
                     else:
                         found = block.looked_up(counted)
-                    ids_known, counts_known = found
-                    keys.extend(ids_known)
-                    counts.extend(counts_known)
-                    sizes.append(len(ids_known))
+                    key_parts.append(found[0])
+                    count_parts.append(found[1])
+                    sizes.append(len(found[0]))
+                if not key_parts:
                     continue
-                ids_found, counts_found = block.counted(doc)
-                keys.extend(ids_found)
-                counts.extend(counts_found)
-                sizes.append(len(ids_found))
-            if not keys:
-                continue
-            rows = np.repeat(np.arange(n), np.frombuffer(sizes, dtype=np.int64))
-            cols = np.frombuffer(keys, dtype=np.int64) - 1
-            data = np.frombuffer(counts, dtype=np.int64).astype(np.float64)
+                cols = np.concatenate(key_parts) - 1
+                data = np.concatenate(count_parts).astype(np.float64)
+                rows = np.repeat(np.arange(n), np.frombuffer(sizes, dtype=np.int64))
             if block.sublinear_tf:
                 data = np.log(data) + 1.0
-            data *= block.idf.take(cols)
+            # (idf_padded: a word outside the vocabulary weighs 0.0, so that it adds +-0.0 to
+            # each sum below, which leaves every sum as it was without it)
+            data *= block.idf_padded.take(cols)
             if block.norm == "l2":
                 norms = np.sqrt(np.bincount(rows, weights=data * data, minlength=n))
                 norms[norms == 0.0] = 1.0
@@ -216,7 +242,7 @@ class LinearModel:
             data *= block.weight
             cols += block.offset
             for k in range(len(self.classes_)):  # take() per class row: the fastest gather
-                scores[:, k] += np.bincount(rows, weights=data * self.coef[k].take(cols),
+                scores[:, k] += np.bincount(rows, weights=data * coef[k].take(cols),
                                             minlength=n)
         return scores
 

@@ -397,11 +397,18 @@ class Doc:
         """How often the text holds each word, lowercased: WORD's words (the model's tokens),
         and single characters (ASCII letters and digits: see SINGLES)."""
         title_words = words(self.lows[-1])
-        found = set(self.counts)
-        found.update(title_words)
-        seen = self._seen = _WORDS_SEEN.learn(found)
+        counts = self.counts
+        seen = _WORDS_SEEN
+        checked = seen.checked
+        # (the common case, every word seen before, tested without building a set of them)
+        if not (checked.issuperset(counts) and checked.issuperset(title_words)):
+            found = set(counts)
+            found.update(title_words)
+            seen = seen.learn(found)
+        self._seen = seen
         triggers = seen.triggers
-        trigger_words = found.intersection(seen.trigger_words)
+        trigger_words = seen.trigger_words.intersection(counts)
+        trigger_words.update(seen.trigger_words.intersection(title_words))
         self._trigger_words = trigger_words
         self._present: set[str] | None = None
         if not given:
@@ -501,13 +508,12 @@ class Doc:
                 else:
                     known.update(units)
         lows = self.lows
-        joined = "\n".join(lows)  # an `also` absent from it is in no unit: no unit to test
+        # (a rule holds a few units: testing those is cheaper than a scan of the whole text)
         for rule, held in found.items():
             for also in rule.also:
-                if also not in joined:
-                    held.clear()
-                    break
                 held.intersection_update([i for i in held if also in lows[i]])
+                if not held:
+                    break
         return found
 
     def of(self, rule: Rule) -> set[int]:

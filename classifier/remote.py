@@ -50,10 +50,21 @@ ONSITE = Rules(
     Rule(_I + r"\b(?:fully|100%|entirely|strictly|completely) (?:on[- ]?site|in[- ]office"
          r"|in[- ]person)", starts=["fully", "entirely", "strictly", "completely"],
          words=["100"]),
+    # (the on-site phrases: one rule per place word, each run only on the sentences that hold
+    # the word and the literal text around it in every match, `also`)
     Rule(_I + r"\bon[- ]?site (?:only|position|role|job)\b|\b(?:this|the) (?:is an? |position is "
-         r"|role is |job is )?(?:on[- ]?site|in[- ]person|in[- ]office) (?:position|role|job)"
-         r"|\b(?:role|position|job) is (?:based )?(?:on[- ]?site|in[- ]person|office[- ]based)",
-         starts=["site", "onsite", "office", "person"]),
+         r"|role is |job is )?on[- ]?site (?:position|role|job)",
+         starts=["site", "onsite"], also=["site "]),
+    Rule(_I + r"\b(?:this|the) (?:is an? |position is |role is |job is )?in[- ]person "
+         r"(?:position|role|job)", starts=["person"], also=["person "]),
+    Rule(_I + r"\b(?:this|the) (?:is an? |position is |role is |job is )?in[- ]office "
+         r"(?:position|role|job)", starts=["office"], also=["office "]),
+    Rule(_I + r"\b(?:role|position|job) is (?:based )?on[- ]?site", starts=["site", "onsite"],
+         also=[" is ", "site"]),
+    Rule(_I + r"\b(?:role|position|job) is (?:based )?in[- ]person", starts=["person"],
+         also=[" is ", "person"]),
+    Rule(_I + r"\b(?:role|position|job) is (?:based )?office[- ]based", starts=["office"],
+         also=[" is ", "based"]),
     Rule(_I + r"\bmust (?:work|be|report) (?:on[- ]?site|in[- ]person|in (?:the )?office|onsite)",
          starts=["must"]),
     Rule(_I + r"\bin[- ]office (?:five|5) days", starts=["office"], also=["days"]),
