@@ -22,7 +22,7 @@ from pipeline.export import export, jsonld
 from pipeline.models import CredentialTag, DailyStat, Posting, Tag
 from pipeline.stats import update_daily_stats
 from pipeline.store import start_run, store_items
-from pipeline.summary import money, one_line
+from pipeline.summary import money, one_line, sentence_case
 from pipeline.tagging import tag_pending
 
 TODAY = datetime.now(UTC).date()
@@ -196,6 +196,19 @@ def test_one_line_summaries() -> None:
     assert one_line(untagged) == "Dayton, OH \u00b7 Coder \u00b7 $2.10/chart"
     assert money(_posting(salary_min=22.5, salary_max=28.0)) == "$22.50-28/hour"
     assert money(_posting(salary_min=None, salary_max=None)) is None
+
+
+@pytest.mark.parametrize(("title", "shown"), [
+    ("Inpatient Coding Specialist II", "Inpatient coding specialist II"),
+    ("MRI Scheduler", "MRI scheduler"),  # two capitals: an acronym, kept
+    ("Coder 3 (HCC/Risk Adjustment)", "Coder 3 (HCC/Risk adjustment)"),  # one word
+    ("Tier2 Billing Rep", "Tier2 billing rep"),  # a digit: kept as written
+    ("ÉTÉ Coordinator", "ÉTÉ coordinator"), ("Chef De Équipe", "Chef de équipe"),
+    ("eCW Analyst", "eCW analyst"), ("McKesson Trainer", "McKesson trainer"),
+    ("Coder  -  Remote", "Coder  -  remote"), ("", ""),
+])
+def test_titles_are_sentence_cased_keeping_acronyms(title: str, shown: str) -> None:
+    assert sentence_case(title) == shown
 
 
 def test_jsonld_enrichment() -> None:
