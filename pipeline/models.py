@@ -217,6 +217,34 @@ class FacetTag(Base):
     tag: Mapped[Tag] = relationship(back_populates="facets")
 
 
+class OpenListing(Base):
+    """An open canonical posting as the job seekers' searches filter and sort it: its sort
+    keys and every filtered value in one narrow row, so a search's first page is read from
+    one index (migration 0007, which explains the layout).
+
+    The database keeps it in step with postings, tags, credentials and facet_tags (that
+    migration's triggers): Python only reads it. Lists are packed as "|A|B|" text (None:
+    none): credentials as "|CPC:required|CCS:preferred|", states from `state` and every
+    place of `locations`.
+    """
+
+    __tablename__ = "open_listings"
+
+    posting_id: Mapped[int] = mapped_column(primary_key=True)
+    newest: Mapped[datetime] = mapped_column(comment="coalesce(posted_at, first_seen)")
+    pay: Mapped[float] = mapped_column(
+        Float, comment="coalesce(salary_annual_max, salary_annual_min, -1.0)")
+    currency: Mapped[str | None] = mapped_column(String(3))
+    employer: Mapped[str | None] = mapped_column(Text, comment="lower(company)")
+    country: Mapped[str | None] = mapped_column(String(2))
+    states: Mapped[str] = mapped_column(Text)
+    category: Mapped[str | None] = mapped_column(String(20))
+    remote: Mapped[str | None] = mapped_column(String(10))
+    remote_states: Mapped[str | None] = mapped_column(Text)
+    credentials: Mapped[str | None] = mapped_column(Text)
+    facets: Mapped[str | None] = mapped_column(Text)
+
+
 class DailyStat(Base):
     """Counts of canonical postings for one UTC day, by category x remote x credential.
 

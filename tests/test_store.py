@@ -264,7 +264,8 @@ def _fts_triggers(engine: Engine) -> set[str]:
         return set()
     with engine.connect() as conn:
         return {str(name) for (name,) in conn.execute(text(
-            "SELECT name FROM sqlite_master WHERE type = 'trigger'"))}
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' "
+            "AND name LIKE 'postings_fts%'"))}
 
 
 def test_stored_facets_migration_up_and_down(db_url: str) -> None:

@@ -277,9 +277,27 @@ SEARCHES: list[dict[str, Any]] = [
 ]
 
 
+def without_listings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Serve as from a store before migration 0007: pages picked from postings and tags."""
+    from dataclasses import replace
+
+    from web import api
+    dialect_of = api.dialect_of
+    monkeypatch.setattr(api, "dialect_of",
+                        lambda store: replace(dialect_of(store), listings=False))
+
+
+@pytest.fixture(params=["open_listings", "postings"])
+def tables(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each search runs both ways: from open_listings (migration 0007) and without."""
+    if request.param == "postings":
+        without_listings(monkeypatch)
+    return str(request.param)
+
+
 @pytest.mark.parametrize("params", SEARCHES, ids=lambda p: "&".join(
     f"{k}={v}" for k, v in p.items()) or "all")
-def test_filters_match_the_oracle(client: TestClient, rows: list[Row],
+def test_filters_match_the_oracle(client: TestClient, rows: list[Row], tables: str,
                                   params: dict[str, Any]) -> None:
     assert fetch_all(client, params) == oracle(rows, params)
 
@@ -515,7 +533,8 @@ def test_store_from_before_stored_facets(tmp_path_factory: pytest.TempPathFactor
     they cannot run, counts leave facets out, pages compute a posting's facets."""
     url = demo_store(tmp_path_factory)
     engine = create_engine(url)
-    with engine.begin() as conn:
+    with engine.begin() as conn:  # and what came after it (0007)
+        conn.execute(text("DROP TABLE open_listings"))
         conn.execute(text("DROP TABLE facet_tags"))
     engine.dispose()
     with make_client(url) as c:
@@ -663,14 +682,15 @@ def test_search_uses_fts5_and_sort_indexes_when_they_exist(tmp_path_factory: pyt
         assert [fetch_all(c, params, limit=3) for params in searches] == fetched
 
 def query_plans(engine: Engine) -> list[str]:
-    """SQLite's EXPLAIN QUERY PLAN of every SELECT on postings `engine` runs from now on,
-    appended to the list returned."""
+    """SQLite's EXPLAIN QUERY PLAN of every SELECT on postings (or open_listings) `engine`
+    runs from now on, appended to the list returned."""
     from sqlalchemy import event
 
     plans: list[str] = []
 
     def explain(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        if statement.lstrip().upper().startswith("SELECT") and "postings" in statement:
+        if statement.lstrip().upper().startswith("SELECT") and ("postings" in statement
+                                                                 or "listings" in statement):
             plans.append("\n".join(row[3] for row in cursor.connection.execute(
                 "EXPLAIN QUERY PLAN " + statement, parameters)))
 
@@ -722,6 +742,55 @@ def test_first_pages_walk_the_indexes(tmp_path_factory: pytest.TempPathFactory) 
             assert f"INDEX {index} (status=?)" in plans[0], plans[0]
             assert "TEMP B-TREE" not in plans[0], plans[0]
     store.engine.dispose()
+
+
+def test_first_pages_read_open_listings_alone(tmp_path_factory: pytest.TempPathFactory,
+                                             rows: list[Row]) -> None:
+    """With open_listings (migration 0007), a first page's ids come from one of its
+    indexes, in order, every filter tested in the index entry: no sort, no other table
+    (but FTS5 for words); answers the oracle's."""
+    from web.db import open_readonly
+    from web.queries import Dialect, Filters, list_postings
+
+    url = demo_store(tmp_path_factory)
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("ANALYZE"))
+        conn.execute(text(SQLITE_FTS_DDL[0]))  # the demo store's FTS5 table was dropped
+        conn.execute(text(SQLITE_FTS_DDL[-1]))
+    engine.dispose()
+    store = open_readonly(url)
+    assert store.listings and store.fts
+    plans = query_plans(store.engine)
+    d = Dialect("sqlite", fts=True, places_indexed=True, listings=True)
+    with store.session() as session:
+        for f, sort, index in [
+                (Filters(category=("coding",), remote=("hybrid", "onsite"), state="OH",
+                         credential=("CPC", "CCS")), "newest",
+                 "COVERING INDEX ix_open_listings_category_newest (category=?)"),
+                (Filters(category=("coding",), facet=("audit",)), "salary",
+                 "COVERING INDEX ix_open_listings_category_pay (category=?)"),
+                (Filters(open_to="OH", credential=("CPC",), requirement="required"), "newest",
+                 "COVERING INDEX ix_open_listings_newest"),
+                (Filters(state="MI", salary_min=50000), "salary",
+                 "COVERING INDEX ix_open_listings_pay"),
+                (Filters(q="coder", remote=("remote",)), "newest",
+                 "COVERING INDEX ix_open_listings_newest")]:
+            plans.clear()
+            page = list_postings(session, f, d, sort=sort, limit=100)
+            plan = next(p for p in plans if "open_listings" in p)  # the page's ids
+            assert index in plan and "TEMP B-TREE" not in plan, plan
+            assert "postings USING" not in plan and "tags" not in plan, plan
+            assert page.postings, f
+            if f.q:  # FTS5 stems words; the oracle matches them as written
+                continue
+            params = {k: v for k, v in {
+                "state": f.state, "open_to": f.open_to, "sort": sort,
+                "category": list(f.category), "remote": list(f.remote),
+                "credential": list(f.credential), "requirement": f.requirement,
+                "facet": list(f.facet), "salary_min": f.salary_min}.items() if v}
+            assert [p.id for p in page.postings] == oracle(rows, params), f
+    store.close()
 
 
 def test_listings_read_the_summary_columns_by_name() -> None:
@@ -925,7 +994,7 @@ PG_SEARCHES: list[dict[str, Any]] = [
 @pytest.mark.parametrize("params", PG_SEARCHES, ids=lambda p: "&".join(
     f"{k}={v}" for k, v in p.items()) or "all")
 def test_postgresql_filters_match_the_oracle(pg_client: TestClient, pg_store: str,
-                                             params: dict[str, Any]) -> None:
+                                             tables: str, params: dict[str, Any]) -> None:
     assert fetch_all(pg_client, params, limit=4) == oracle(load_rows_cached(pg_store), params)
 
 
@@ -1051,8 +1120,8 @@ def test_state_tested_before_or_after_the_tag_same_answers(
     from web import api, queries
     monkeypatch.setattr(queries, "narrow_tag", lambda f: narrow)
     dialect_of = api.dialect_of  # this store has migration 0006: pretend it has not
-    monkeypatch.setattr(api, "dialect_of",
-                        lambda store: replace(dialect_of(store), places_indexed=False))
+    monkeypatch.setattr(api, "dialect_of", lambda store: replace(
+        dialect_of(store), places_indexed=False, listings=False))
     found = []
     for params in [{"state": "OH"}, {"state": "MI", "category": "coding"},
                    {"state": "OH", "remote": ["hybrid", "onsite"], "category": "coding",

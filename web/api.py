@@ -51,7 +51,7 @@ def now_of(request: Request) -> datetime:
 
 def dialect_of(store: Store) -> queries.Dialect:
     return queries.Dialect(store.dialect, store.fts, store.facet_table,
-                           places_indexed=store.places_indexed)
+                           places_indexed=store.places_indexed, listings=store.listings)
 
 
 def cursor_error(exc: queries.CursorError, cursor: str | None) -> RequestValidationError:

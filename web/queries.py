@@ -40,7 +40,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session, load_only, selectinload
 
-from pipeline.models import CredentialTag, FacetTag, Posting, Tag
+from pipeline.models import CredentialTag, FacetTag, OpenListing, Posting, Tag
 from web.db import StoreUnavailable
 from web.search import fts_hits, search_condition
 from web.vocab import CATEGORIES, FACETS, POSTED_WINDOWS, REMOTE_KINDS, REQUIREMENTS, SALARY_STEPS
@@ -81,6 +81,9 @@ class Dialect:
     places_indexed: bool = False
     """The first-page indexes carry `state` and `locations` (migration 0006): a state is
     then tested from the index entry, before the tag's look-ups (see `after_tag`)."""
+    listings: bool = False
+    """The store keeps `open_listings` (migration 0007): searches of open postings pick
+    their page there (see `listing_conditions`)."""
     walk_matches: bool = False
     """SQLite FTS5, for one search whose words match many postings: walk the sort index and
     test each posting against the matches, instead of sorting every match (list_postings
@@ -384,6 +387,122 @@ def select_postings(f: Filters, d: Dialect, *columns: Any, skip: str | None = No
             .where(*conditions(f, d, skip)))
 
 
+# --- the same filters on open_listings -------------------------------------------------------
+# Each filter of FILTERS as the open listings hold it (pipeline.models.OpenListing): one
+# narrow row per open canonical posting, lists packed as "|A|B|" text, so every test is a
+# column comparison or a substring search within the index entry. Same meaning, row for
+# row (the API tests run every filter through both and compare with an oracle).
+
+L = OpenListing
+
+
+def packed_has(column: Any, part: str, d: Dialect) -> ColumnElement[bool]:
+    """The packed list in `column` holds `part` ("|OH|"; or "|CPC:" for any requirement)."""
+    find = func.strpos if d.name == "postgresql" else func.instr
+    return find(column, part) > 0
+
+
+def _l_category(f: Filters, d: Dialect) -> list[Condition]:
+    return [L.category.in_(f.category)] if f.category else []
+
+
+def _l_remote(f: Filters, d: Dialect) -> list[Condition]:
+    return [L.remote.in_(f.remote)] if f.remote else []
+
+
+def _l_credential(f: Filters, d: Dialect) -> list[Condition]:
+    def asks(code: str) -> Condition:
+        return packed_has(L.credentials, f"|{code}:{f.requirement}|" if f.requirement
+                          else f"|{code}:", d)
+
+    if not f.credential:
+        return [packed_has(L.credentials, f":{f.requirement}|", d)] if f.requirement else []
+    if f.credential_match == "all":
+        return [asks(code) for code in f.credential]
+    return [or_(*(asks(code) for code in f.credential))]
+
+
+def _l_open_to(f: Filters, d: Dialect) -> list[Condition]:
+    """As `_open_to`: remote jobs judged by remote_states alone, others by their places."""
+    if not f.open_to:
+        return []
+    state = f"|{f.open_to}|"
+    remote_ok = and_(L.remote == "remote", or_(L.country.is_(None), L.country == "US"),
+                     or_(L.remote_states.is_(None), packed_has(L.remote_states, state, d)))
+    located = and_(or_(L.remote.is_(None), L.remote != "remote"),
+                   packed_has(L.states, state, d))
+    return [or_(remote_ok, located)]
+
+
+def _l_state(f: Filters, d: Dialect) -> list[Condition]:
+    return [packed_has(L.states, f"|{f.state}|", d)] if f.state else []
+
+
+def _l_employer(f: Filters, d: Dialect) -> list[Condition]:
+    return [L.employer == f.employer.lower()] if f.employer else []
+
+
+def _l_facet(f: Filters, d: Dialect) -> list[Condition]:
+    if not f.facet:
+        return []
+    return [or_(*(packed_has(L.facets, f"|{name}|", d) for name in f.facet))]
+
+
+def _l_salary(f: Filters, d: Dialect) -> list[Condition]:
+    """As `_salary` (`pay` is -1 where no pay is stated, and salary_min is never negative)."""
+    if f.salary_min is None:
+        return []
+    return [L.pay >= f.salary_min, or_(L.currency.is_(None), L.currency == "USD")]
+
+
+def _l_posted(f: Filters, d: Dialect) -> list[Condition]:
+    return [L.newest >= f.posted_since] if f.posted_since else []
+
+
+def words_in_postings(f: Filters, d: Dialect) -> bool:
+    """A full-text search tests the posting's own columns (PostgreSQL's tsvector, LIKE
+    where SQLite has no FTS5 table); SQLite FTS5 matches ids, which the listings have."""
+    return bool(f.q) and not (d.name == "sqlite" and d.fts)
+
+
+def _l_search(f: Filters, d: Dialect) -> list[Condition]:
+    if not f.q:
+        return []
+    condition = search_condition(f.q, d.name, d.fts, walk=d.walk_matches,
+                                 posting_id=Posting.id if words_in_postings(f, d)
+                                 else L.posting_id)
+    return [condition] if condition is not None else []
+
+
+LISTING_FILTERS: dict[str, Callable[[Filters, Dialect], list[Condition]]] = {
+    "include_closed": lambda f, d: [], "category": _l_category, "remote": _l_remote,
+    "salary_min": _l_salary, "posted_since": _l_posted, "employer": _l_employer,
+    "credential": _l_credential, "state": _l_state, "open_to": _l_open_to, "q": _l_search,
+    "facet": _l_facet,
+}
+assert LISTING_FILTERS.keys() == FILTERS.keys()
+
+
+def use_listings(f: Filters, d: Dialect) -> bool:
+    """Open postings only (the listings hold no others), from a store that has them."""
+    return d.listings and not f.include_closed
+
+
+def listing_conditions(f: Filters, d: Dialect) -> list[Condition]:
+    """All conditions of `f` on open_listings (and `q` maybe on postings: see
+    `select_listed`)."""
+    return [c for build in LISTING_FILTERS.values() for c in build(f, d)]
+
+
+def select_listed(f: Filters, d: Dialect, *columns: Any) -> Select[Any]:
+    """SELECT `columns` FROM open_listings WHERE every condition of `f`; joined to
+    postings only when the search's words are tested there (`words_in_postings`)."""
+    stmt = select(*columns).select_from(L)
+    if words_in_postings(f, d):
+        stmt = stmt.join(Posting, Posting.id == L.posting_id)
+    return stmt.where(*listing_conditions(f, d))
+
+
 # A search whose words match more postings than this (SQLite FTS5) walks the sort index
 # and stops after a page; one matching fewer fetches and sorts its matches. Either costs a
 # few ms at 1M postings around this size: the walk grows with how rare the words are, the
@@ -553,18 +672,24 @@ def list_postings(session: Session, f: Filters, d: Dialect, *, sort: str = "newe
     """
     if not 1 <= limit <= MAX_LIMIT:
         raise ValueError(f"limit must be 1..{MAX_LIMIT}")
-    key = sort_key(sort)
     if common_words(session, f, d):
         d = replace(d, walk_matches=True)
     # the page's ids first, from the indexes alone where the filters allow; then only
     # those rows are read (a sort over many matches then carries ids, not whole rows)
-    page = (select_postings(f, d, Posting.id)
-            .order_by(_page_order(key, f, d, sort).desc(), Posting.id.desc())
-            .limit(limit + 1)
-            .correlate(None))
+    key: ColumnElement[Any]
+    posting_id: ColumnElement[int]
+    if use_listings(f, d):
+        key = (L.pay if sort == "salary" else L.newest).expression
+        posting_id = L.posting_id.expression
+        page = select_listed(f, d, posting_id)
+    else:
+        key, posting_id = sort_key(sort), Posting.id.expression
+        page = select_postings(f, d, posting_id)
+    page = (page.order_by(_page_order(key, f, d, sort).desc(), posting_id.desc())
+            .limit(limit + 1).correlate(None))
     if cursor:
         after_key, after_id = decode_cursor(cursor, sort)
-        page = page.where(tuple_(key, Posting.id) < tuple_(literal(after_key, key.type),
+        page = page.where(tuple_(key, posting_id) < tuple_(literal(after_key, key.type),
                                                            literal(after_id)))
     # Core, not the ORM: the rows are plain values, and the ORM's result machinery cost
     # more than SQLite's work on an unfiltered page

@@ -87,15 +87,16 @@ def fts_hits(q: str, limit: int | None = None) -> Subquery | None:
     return (hits.limit(limit) if limit is not None else hits).subquery("fts_hits")
 
 
-def search_condition(q: str, dialect: str, fts: bool, walk: bool = False
-                     ) -> ColumnElement[bool] | None:
+def search_condition(q: str, dialect: str, fts: bool, walk: bool = False,
+                     posting_id: Any = Posting.id) -> ColumnElement[bool] | None:
     """Postings matching every word of `q`; None when `q` has no word to look for.
 
     `fts` says the SQLite FTS5 table exists. User text only ever reaches the database as a
     bound parameter; for FTS5 each word is quoted, so MATCH syntax in `q` stays literal.
     `walk` (FTS5, words matching many postings): spell the test `id + 0 IN (matches)`, so
     SQLite keeps walking the sort index and tests each posting against the matches (kept
-    in memory) rather than fetching and sorting every match.
+    in memory) rather than fetching and sorting every match. `posting_id`: the column the
+    FTS5 matches are tested on (PostgreSQL and LIKE read the posting's own columns).
     """
     words = terms(q)
     if not words:
@@ -107,7 +108,7 @@ def search_condition(q: str, dialect: str, fts: bool, walk: bool = False
     if dialect == "sqlite" and fts:
         hits: Select[Any] = select(literal_column("rowid")).select_from(text("postings_fts")).where(
             literal_column("postings_fts").op("MATCH")(_fts_match(words)))
-        return (Posting.id + 0).in_(hits) if walk else Posting.id.in_(hits)
+        return (posting_id + 0).in_(hits) if walk else posting_id.in_(hits)
     return and_(*(or_(*(column.ilike(f"%{_escape_like(w)}%", escape="\\")
                         for column in (Posting.title, Posting.company, Posting.text)))
                   for w in words))

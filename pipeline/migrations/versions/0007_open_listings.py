@@ -1,0 +1,206 @@
+"""open_listings: the open canonical postings, with what the job seekers' searches filter on.
+
+Revision ID: 0007
+Revises: 0006
+
+A search's first page walks a sort index and tests each posting against the filters. The
+filters live in three tables (postings, tags, credentials), so each posting passed costs
+up to two index look-ups: at 1,000,000 postings the typical search (category, remote,
+credential and state) passed 9,000 postings and made 800 look-ups for its 21 rows
+(10 ms of SQLite). Here each open canonical posting is one narrow row holding its sort
+keys and every filtered value (credentials, facets and places packed as `|A|B|` text), and
+the indexes carry them all: the same search reads a few thousand index entries and
+nothing else (under a millisecond).
+
+The database keeps the table in step itself: triggers on postings, tags, credentials and
+facet_tags recompute a posting's row (or drop it: closed, duplicate, deleted) whenever a
+value it holds changes, whichever code path wrote it. Nothing in Python writes it.
+PostgreSQL runs one SQL function per row; SQLite repeats the statements in each trigger.
+Like the FTS5 triggers of 0004, a later batch_alter_table("postings") on SQLite drops
+these triggers: such a migration must create them again (`TRIGGERS_SQLITE`).
+"""
+
+from collections.abc import Sequence
+
+from alembic import op
+
+revision: str = "0007"
+down_revision: str | None = "0006"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+COLUMNS = ("posting_id, newest, pay, currency, employer, country, states, category, remote, "
+           "remote_states, credentials, facets")
+TABLE = {
+    "sqlite": "CREATE TABLE IF NOT EXISTS open_listings (posting_id INTEGER PRIMARY KEY, "
+              "newest DATETIME NOT NULL, pay FLOAT NOT NULL, currency VARCHAR(3), "
+              "employer TEXT, country VARCHAR(2), states TEXT NOT NULL, category VARCHAR(20), "
+              "remote VARCHAR(10), remote_states TEXT, credentials TEXT, facets TEXT)",
+    "postgresql": "CREATE TABLE IF NOT EXISTS open_listings (posting_id INTEGER PRIMARY KEY, "
+                  "newest TIMESTAMP WITH TIME ZONE NOT NULL, pay FLOAT NOT NULL, "
+                  "currency VARCHAR(3), employer TEXT, country VARCHAR(2), states TEXT NOT NULL, "
+                  "category VARCHAR(20), remote VARCHAR(10), remote_states TEXT, "
+                  "credentials TEXT, facets TEXT)",
+}
+# the projection of the postings selected by `{where}` (an SQL condition on `p`): the
+# sort keys spelled as web.queries.sort_key, a state as it is named in `state` or in any
+# place of `locations` ("|" taken out of free text so it cannot fake a boundary), and NULL
+# for a list the posting does not have (no remote_states: open to every state)
+_PROJECTION = {
+    "sqlite": (
+        "SELECT p.id, coalesce(p.posted_at, p.first_seen), "
+        "coalesce(p.salary_annual_max, p.salary_annual_min, -1.0), p.salary_currency, "
+        "lower(p.company), p.country, "
+        "'|' || coalesce(replace(p.state, '|', ''), '') || '|' || coalesce(("
+        "SELECT group_concat(replace(json_extract(j.value, '$.state'), '|', ''), '|') "
+        "FROM json_each(CASE json_type(p.locations) WHEN 'array' THEN p.locations END) j "
+        "WHERE json_type(j.value, '$.state') = 'text'), '') || '|', "
+        "t.category, t.remote, "
+        "(SELECT '|' || group_concat(j.value, '|') || '|' FROM json_each("
+        "CASE json_type(t.remote_states) WHEN 'array' THEN t.remote_states END) j), "
+        "(SELECT '|' || group_concat(c.code || ':' || c.requirement, '|') || '|' "
+        "FROM credentials c WHERE c.tag_id = t.id), "
+        "(SELECT '|' || group_concat(f.facet, '|') || '|' FROM facet_tags f "
+        "WHERE f.tag_id = t.id) "
+        "FROM postings p LEFT JOIN tags t ON t.posting_id = p.id "
+        "WHERE p.status = 'open' AND p.duplicate_of IS NULL AND {where}"),
+    "postgresql": (
+        "SELECT p.id, coalesce(p.posted_at, p.first_seen), "
+        "coalesce(p.salary_annual_max, p.salary_annual_min, -1.0), p.salary_currency, "
+        "lower(p.company), p.country, "
+        "'|' || coalesce(replace(p.state, '|', ''), '') || '|' || coalesce(("
+        "SELECT string_agg(replace(e ->> 'state', '|', ''), '|') FROM json_array_elements("
+        "CASE json_typeof(p.locations) WHEN 'array' THEN p.locations END) e "
+        "WHERE json_typeof(e -> 'state') = 'string'), '') || '|', "
+        "t.category, t.remote, "
+        "(SELECT '|' || string_agg(s, '|') || '|' FROM json_array_elements_text("
+        "CASE json_typeof(t.remote_states) WHEN 'array' THEN t.remote_states END) s), "
+        "(SELECT '|' || string_agg(c.code || ':' || c.requirement, '|') || '|' "
+        "FROM credentials c WHERE c.tag_id = t.id), "
+        "(SELECT '|' || string_agg(f.facet, '|') || '|' FROM facet_tags f "
+        "WHERE f.tag_id = t.id) "
+        "FROM postings p LEFT JOIN tags t ON t.posting_id = p.id "
+        "WHERE p.status = 'open' AND p.duplicate_of IS NULL AND {where}"),
+}
+
+
+def projection(dialect: str, where: str = "TRUE") -> str:
+    """SELECT the open_listings rows (COLUMNS, in order) of the postings `where` selects."""
+    return _PROJECTION[dialect].format(where=where)
+
+
+def _refresh_sqlite(posting_id: str) -> str:
+    """Trigger body statements recomputing the row of the posting `posting_id` (an SQL
+    expression)."""
+    return (f"DELETE FROM open_listings WHERE posting_id = {posting_id}; "
+            f"INSERT INTO open_listings ({COLUMNS}) "
+            f"{projection('sqlite', f'p.id = {posting_id}')}; ")
+
+
+# a posting's row changes with these columns (not with last_seen, times_seen, missed_runs:
+# a recrawl that finds a posting unchanged fires nothing); a tag's with these of its rows
+POSTING_COLUMNS = ("status, duplicate_of, posted_at, first_seen, salary_annual_max, "
+                   "salary_annual_min, salary_currency, company, country, state, locations")
+WATCHED = {"postings": POSTING_COLUMNS, "tags": "posting_id, category, remote, remote_states",
+           "credentials": "tag_id, code, requirement", "facet_tags": "tag_id, facet"}
+# the posting a row of each table belongs to (`{row}`: new or old)
+_POSTING_OF = {"postings": "{row}.id", "tags": "{row}.posting_id",
+               "credentials": "(SELECT posting_id FROM tags WHERE id = {row}.tag_id)",
+               "facet_tags": "(SELECT posting_id FROM tags WHERE id = {row}.tag_id)"}
+
+
+def _triggers_sqlite(table: str) -> list[str]:
+    """Insert: the new row's posting; update: the new row's (and the old one's, when the
+    row moved to another posting); delete: the old row's."""
+    new, old = (_POSTING_OF[table].format(row=row) for row in ("new", "old"))
+    name, watched = f"open_listings_{table}", WATCHED[table]
+    owner = "id" if table == "postings" else WATCHED[table].split(",")[0]
+    return [
+        f"CREATE TRIGGER IF NOT EXISTS {name}_ai AFTER INSERT ON {table} BEGIN "
+        f"{_refresh_sqlite(new)}END",
+        f"CREATE TRIGGER IF NOT EXISTS {name}_au AFTER UPDATE OF {watched} ON {table} BEGIN "
+        f"{_refresh_sqlite(new)}END",
+        f"CREATE TRIGGER IF NOT EXISTS {name}_moved AFTER UPDATE OF {owner} ON {table} "
+        f"WHEN old.{owner} IS NOT new.{owner} BEGIN {_refresh_sqlite(old)}END",
+        f"CREATE TRIGGER IF NOT EXISTS {name}_ad AFTER DELETE ON {table} BEGIN "
+        f"{_refresh_sqlite(old)}END",
+    ]
+
+
+TRIGGERS_SQLITE = [sql for table in WATCHED for sql in _triggers_sqlite(table)]
+TRIGGER_NAMES_SQLITE = [f"open_listings_{table}_{event}" for table in WATCHED
+                        for event in ("ai", "au", "moved", "ad")]
+FUNCTIONS_PG = [
+    "CREATE OR REPLACE FUNCTION open_listings_refresh(pid bigint) RETURNS void "
+    "LANGUAGE sql AS $$ DELETE FROM open_listings WHERE posting_id = pid; "
+    f"INSERT INTO open_listings ({COLUMNS}) {projection('postgresql', 'p.id = pid')}; $$",
+    *(f"CREATE OR REPLACE FUNCTION open_listings_on_{table}() RETURNS trigger "
+      f"LANGUAGE plpgsql AS $$ BEGIN "
+      f"IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND OLD.{owner} IS DISTINCT FROM NEW.{owner}) "
+      f"THEN PERFORM open_listings_refresh({_POSTING_OF[table].format(row='OLD')}); END IF; "
+      f"IF TG_OP <> 'DELETE' THEN "
+      f"PERFORM open_listings_refresh({_POSTING_OF[table].format(row='NEW')}); END IF; "
+      f"RETURN NULL; END $$"
+      for table, owner in (("postings", "id"), ("tags", "posting_id"),
+                           ("credentials", "tag_id"), ("facet_tags", "tag_id"))),
+]
+TRIGGERS_PG = [f"CREATE TRIGGER open_listings_{table} AFTER INSERT OR DELETE OR UPDATE OF "
+               f"{watched} ON {table} FOR EACH ROW EXECUTE FUNCTION open_listings_on_{table}()"
+               for table, watched in WATCHED.items()]
+FUNCTION_NAMES_PG = (*(f"open_listings_on_{table}()" for table in WATCHED),
+                     "open_listings_refresh(bigint)")
+# the first page of a search, newest or best paid first, with or without a category: each
+# filtered value rides in the entry (SQLite: trailing key columns; PostgreSQL: INCLUDE), so
+# a search reads no table row until it has its page. web.queries.LISTING_INDEX_DDL must
+# stay identical (a test compares them).
+_CARRIED = "remote, credentials, states, facets, remote_states, country, currency, employer"
+INDEXES = {
+    "sqlite": (
+        f"CREATE INDEX IF NOT EXISTS ix_open_listings_newest ON open_listings "
+        f"(newest, posting_id, category, {_CARRIED}, pay)",
+        f"CREATE INDEX IF NOT EXISTS ix_open_listings_category_newest ON open_listings "
+        f"(category, newest, posting_id, {_CARRIED}, pay)",
+        f"CREATE INDEX IF NOT EXISTS ix_open_listings_pay ON open_listings "
+        f"(pay, posting_id, category, {_CARRIED}, newest)",
+        f"CREATE INDEX IF NOT EXISTS ix_open_listings_category_pay ON open_listings "
+        f"(category, pay, posting_id, {_CARRIED}, newest)",
+    ),
+    "postgresql": (
+        f"CREATE INDEX IF NOT EXISTS ix_open_listings_newest ON open_listings "
+        f"(newest, posting_id) INCLUDE (category, {_CARRIED}, pay)",
+        f"CREATE INDEX IF NOT EXISTS ix_open_listings_category_newest ON open_listings "
+        f"(category, newest, posting_id) INCLUDE ({_CARRIED}, pay)",
+        f"CREATE INDEX IF NOT EXISTS ix_open_listings_pay ON open_listings "
+        f"(pay, posting_id) INCLUDE (category, {_CARRIED}, newest)",
+        f"CREATE INDEX IF NOT EXISTS ix_open_listings_category_pay ON open_listings "
+        f"(category, pay, posting_id) INCLUDE ({_CARRIED}, newest)",
+    ),
+}
+
+
+def upgrade() -> None:
+    dialect = op.get_bind().dialect.name
+    op.execute(TABLE[dialect])
+    # filled before the triggers and indexes exist: one pass, then each index built once
+    op.execute(f"INSERT INTO open_listings ({COLUMNS}) {projection(dialect)}")
+    for sql in INDEXES[dialect]:
+        op.execute(sql)
+    if dialect == "postgresql":
+        for sql in FUNCTIONS_PG + TRIGGERS_PG:
+            op.execute(sql)
+    else:
+        for sql in TRIGGERS_SQLITE:
+            op.execute(sql)
+    op.execute("ANALYZE open_listings")
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        for table in WATCHED:
+            op.execute(f"DROP TRIGGER IF EXISTS open_listings_{table} ON {table}")
+        for function in FUNCTION_NAMES_PG:
+            op.execute(f"DROP FUNCTION IF EXISTS {function}")
+    else:
+        for name in TRIGGER_NAMES_SQLITE:
+            op.execute(f"DROP TRIGGER IF EXISTS {name}")
+    op.execute("DROP TABLE IF EXISTS open_listings")

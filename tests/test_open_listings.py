@@ -1,0 +1,140 @@
+"""open_listings (migration 0007) stays the projection of postings, tags, credentials and
+facet_tags whatever writes them: the database's triggers, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import importlib.util
+import warnings
+from datetime import UTC, datetime
+from types import ModuleType
+from typing import Any
+
+import pytest
+from sqlalchemy import delete, select, text, update
+from sqlalchemy.engine import Engine
+
+from classifier.tagger import Tagger
+from pipeline.db import MIGRATIONS, migrate, session_scope
+from pipeline.demo.board import load_board
+from pipeline.models import CredentialTag, FacetTag, Posting, Tag
+from pipeline.tagging import tag_pending
+from web.vocab import FACETS
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from test_web_api import build_store
+
+EMPLOYERS = ("meridian-revenue", "riverbend-health", "lakeshore-health")
+PACKED = ("states", "remote_states", "credentials", "facets")
+
+
+def migration() -> ModuleType:
+    path = next((MIGRATIONS / "versions").glob("0007_*.py"))
+    spec = importlib.util.spec_from_file_location("migration_0007", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _rows(engine: Engine, sql: str) -> dict[int, dict[str, Any]]:
+    """Rows by posting id, packed lists as sets (their order is the database's)."""
+    names = [c.strip() for c in migration().COLUMNS.split(",")]
+    out = {}
+    with engine.connect() as conn:
+        for row in conn.execute(text(sql)):
+            values = dict(zip(names, row, strict=True))
+            for name in PACKED:
+                packed = values[name]
+                values[name] = None if packed is None else frozenset(packed.split("|")[1:-1])
+            values["newest"] = str(values["newest"])
+            out[int(values["posting_id"])] = values
+    return out
+
+
+def assert_in_step(engine: Engine) -> dict[int, dict[str, Any]]:
+    """open_listings holds exactly what the projection computes from the tables now."""
+    module = migration()
+    held = _rows(engine, f"SELECT {module.COLUMNS} FROM open_listings")
+    wanted = _rows(engine, module.projection(engine.dialect.name))
+    assert held == wanted
+    return held
+
+
+@pytest.fixture
+def store(db_url: str) -> Engine:
+    board = load_board()
+    build_store(db_url, {**board, "employers": [e for e in board["employers"]
+                                                if e["slug"] in EMPLOYERS]})
+    from pipeline.db import make_engine
+    return make_engine(db_url)
+
+
+def test_listings_follow_every_write(store: Engine) -> None:
+    held = assert_in_step(store)
+    assert len(held) > 20
+    tagged = [r for r in held.values() if r["credentials"] and r["facets"]]
+    assert tagged and any(len(r["states"]) for r in held.values())
+    ids = sorted(held)
+    now = datetime.now(UTC)
+
+    with session_scope(store) as s:  # the lifecycle: closed, duplicate, moved, repaid
+        s.execute(update(Posting).where(Posting.id.in_(ids[:3]))
+                  .values(status="closed", closed_at=now))
+        s.execute(update(Posting).where(Posting.id == ids[3]).values(duplicate_of=ids[4]))
+        s.execute(update(Posting).where(Posting.id == ids[5]).values(
+            state="MI", locations=[{"city": "Flint", "state": "MI"}, {"state": "O|H"}],
+            salary_annual_max=123456.0, posted_at=now, company="Renamed Health"))
+    after = assert_in_step(store)
+    assert not set(ids[:4]) & set(after) and after[ids[5]]["states"] == {"MI", "OH"}
+
+    with session_scope(store) as s:  # reopened, no longer a duplicate
+        s.execute(update(Posting).where(Posting.id.in_(ids[:4]))
+                  .values(status="open", closed_at=None, duplicate_of=None))
+    assert set(ids[:4]) <= set(assert_in_step(store))
+
+    first = next(r["posting_id"] for r in tagged)
+    with session_scope(store) as s:  # the tag, its credentials and facets edited
+        tag = s.scalars(select(Tag).where(Tag.posting_id == first)).one()
+        tag.category, tag.remote, tag.remote_states = "other", "remote", ["KY", "IN"]
+        tag.credentials = tag.credentials[1:] + [CredentialTag(code="CPB",
+                                                               requirement="preferred")]
+        tag.facets = tag.facets[1:]
+        s.flush()
+        unused = next(f for f in FACETS if f not in {row.facet for row in tag.facets})
+        s.add(FacetTag(tag=tag, facet=unused))
+    edited = assert_in_step(store)[first]
+    assert edited["remote_states"] == {"KY", "IN"} and "CPB:preferred" in edited["credentials"]
+    assert unused in edited["facets"]
+
+    second = next(r["posting_id"] for r in tagged if r["posting_id"] != first)
+    with session_scope(store) as s:  # a tag deleted, then a posting deleted
+        tag = s.scalars(select(Tag).where(Tag.posting_id == first)).one()
+        s.delete(tag)
+        s.flush()
+        s.execute(delete(CredentialTag).where(CredentialTag.tag_id.in_(
+            select(Tag.id).where(Tag.posting_id == second))))
+        s.execute(delete(FacetTag).where(FacetTag.tag_id.in_(
+            select(Tag.id).where(Tag.posting_id == second))))
+        s.execute(delete(Tag).where(Tag.posting_id == second))
+        s.execute(update(Posting).where(Posting.duplicate_of == second)
+                  .values(duplicate_of=None))
+        s.execute(delete(Posting).where(Posting.id == second))
+    after = assert_in_step(store)
+    assert after[first]["category"] is None and second not in after
+
+    tag_pending(store, Tagger.load(), retag=True)  # everything tagged again
+    assert assert_in_step(store)[first]["category"] is not None
+    store.dispose()
+
+
+def test_downgrade_and_upgrade_again(store: Engine) -> None:
+    """0007 down drops the table and its triggers (writes go on without them); up fills
+    the table again from what is there."""
+    before = assert_in_step(store)
+    migrate(store, "0006")
+    with session_scope(store) as s:
+        s.execute(update(Posting).where(Posting.id == min(before)).values(status="closed"))
+    migrate(store)
+    assert min(before) not in assert_in_step(store)
+    store.dispose()
