@@ -15,7 +15,7 @@ nothing else (under a millisecond).
 The database keeps the table in step itself: triggers on postings, tags, credentials and
 facet_tags recompute a posting's row (or drop it: closed, duplicate, deleted) whenever a
 value it holds changes, whichever code path wrote it. Nothing in Python writes it.
-PostgreSQL runs one SQL function per row; SQLite repeats the statements in each trigger.
+PostgreSQL runs one function per table; SQLite repeats the statements in each trigger.
 Like the FTS5 triggers of 0004, a later batch_alter_table("postings") on SQLite drops
 these triggers: such a migration must create them again (`TRIGGERS_SQLITE`).
 """
@@ -42,88 +42,103 @@ TABLE = {
                   "category VARCHAR(20), remote VARCHAR(10), remote_states TEXT, "
                   "credentials TEXT, facets TEXT)",
 }
-# the projection of the postings selected by `{where}` (an SQL condition on `p`): the
-# sort keys spelled as web.queries.sort_key, a state as it is named in `state` or in any
-# place of `locations` ("|" taken out of free text so it cannot fake a boundary), and NULL
-# for a list the posting does not have (no remote_states: open to every state)
-_PROJECTION = {
-    "sqlite": (
-        "SELECT p.id, coalesce(p.posted_at, p.first_seen), "
-        "coalesce(p.salary_annual_max, p.salary_annual_min, -1.0), p.salary_currency, "
-        "lower(p.company), p.country, "
-        "'|' || coalesce(replace(p.state, '|', ''), '') || '|' || coalesce(("
-        "SELECT group_concat(replace(json_extract(j.value, '$.state'), '|', ''), '|') "
-        "FROM json_each(CASE json_type(p.locations) WHEN 'array' THEN p.locations END) j "
-        "WHERE json_type(j.value, '$.state') = 'text'), '') || '|', "
-        "t.category, t.remote, "
-        "(SELECT '|' || group_concat(j.value, '|') || '|' FROM json_each("
-        "CASE json_type(t.remote_states) WHEN 'array' THEN t.remote_states END) j), "
-        "(SELECT '|' || group_concat(c.code || ':' || c.requirement, '|') || '|' "
-        "FROM credentials c WHERE c.tag_id = t.id), "
-        "(SELECT '|' || group_concat(f.facet, '|') || '|' FROM facet_tags f "
-        "WHERE f.tag_id = t.id) "
-        "FROM postings p LEFT JOIN tags t ON t.posting_id = p.id "
-        "WHERE p.status = 'open' AND p.duplicate_of IS NULL AND {where}"),
-    "postgresql": (
-        "SELECT p.id, coalesce(p.posted_at, p.first_seen), "
-        "coalesce(p.salary_annual_max, p.salary_annual_min, -1.0), p.salary_currency, "
-        "lower(p.company), p.country, "
-        "'|' || coalesce(replace(p.state, '|', ''), '') || '|' || coalesce(("
-        "SELECT string_agg(replace(e ->> 'state', '|', ''), '|') FROM json_array_elements("
-        "CASE json_typeof(p.locations) WHEN 'array' THEN p.locations END) e "
-        "WHERE json_typeof(e -> 'state') = 'string'), '') || '|', "
-        "t.category, t.remote, "
-        "(SELECT '|' || string_agg(s, '|') || '|' FROM json_array_elements_text("
-        "CASE json_typeof(t.remote_states) WHEN 'array' THEN t.remote_states END) s), "
-        "(SELECT '|' || string_agg(c.code || ':' || c.requirement, '|') || '|' "
-        "FROM credentials c WHERE c.tag_id = t.id), "
-        "(SELECT '|' || string_agg(f.facet, '|') || '|' FROM facet_tags f "
-        "WHERE f.tag_id = t.id) "
-        "FROM postings p LEFT JOIN tags t ON t.posting_id = p.id "
-        "WHERE p.status = 'open' AND p.duplicate_of IS NULL AND {where}"),
+_AGG = {"sqlite": "group_concat({0}, '|')", "postgresql": "string_agg({0}, '|')"}
+# a posting's places: its state and the state of each place in `locations` ("|" taken out
+# of free text, so it cannot fake a boundary)
+_STATES = {
+    "sqlite": "'|' || coalesce(replace(p.state, '|', ''), '') || '|' || coalesce(("
+              "SELECT group_concat(replace(json_extract(j.value, '$.state'), '|', ''), '|') "
+              "FROM json_each(CASE json_type(p.locations) WHEN 'array' THEN p.locations END) j "
+              "WHERE json_type(j.value, '$.state') = 'text'), '') || '|'",
+    "postgresql": "'|' || coalesce(replace(p.state, '|', ''), '') || '|' || coalesce(("
+                  "SELECT string_agg(replace(e ->> 'state', '|', ''), '|') FROM "
+                  "json_array_elements(CASE json_typeof(p.locations) WHEN 'array' "
+                  "THEN p.locations END) e WHERE json_typeof(e -> 'state') = 'string'), '') "
+                  "|| '|'",
+}
+_REMOTE_STATES = {
+    "sqlite": "(SELECT '|' || group_concat(j.value, '|') || '|' FROM tags t, json_each("
+              "CASE json_type(t.remote_states) WHEN 'array' THEN t.remote_states END) j "
+              "WHERE t.posting_id = {pid})",
+    "postgresql": "(SELECT '|' || string_agg(s, '|') || '|' FROM tags t, "
+                  "json_array_elements_text(CASE json_typeof(t.remote_states) WHEN 'array' "
+                  "THEN t.remote_states END) s WHERE t.posting_id = {pid})",
 }
 
 
+def tag_values(dialect: str, pid: str) -> dict[str, str]:
+    """The tag's columns of the listing of posting `pid` (an SQL expression), each a
+    subquery (NULL: no tag, or an empty list), so one table's trigger can recompute just
+    its own."""
+    agg = _AGG[dialect]
+    return {
+        "category": f"(SELECT category FROM tags WHERE posting_id = {pid})",
+        "remote": f"(SELECT remote FROM tags WHERE posting_id = {pid})",
+        "remote_states": _REMOTE_STATES[dialect].format(pid=pid),
+        "credentials": "(SELECT '|' || " + agg.format("c.code || ':' || c.requirement")
+                       + " || '|' FROM tags t JOIN credentials c ON c.tag_id = t.id "
+                       f"WHERE t.posting_id = {pid})",
+        "facets": "(SELECT '|' || " + agg.format("f.facet") + " || '|' FROM tags t "
+                  f"JOIN facet_tags f ON f.tag_id = t.id WHERE t.posting_id = {pid})",
+    }
+
+
 def projection(dialect: str, where: str = "TRUE") -> str:
-    """SELECT the open_listings rows (COLUMNS, in order) of the postings `where` selects."""
-    return _PROJECTION[dialect].format(where=where)
+    """SELECT the open_listings rows (COLUMNS, in order) of the postings `where` (an SQL
+    condition on `p`) selects: the sort keys spelled as web.queries.sort_key."""
+    tag = ", ".join(tag_values(dialect, "p.id").values())
+    return ("SELECT p.id, coalesce(p.posted_at, p.first_seen), "
+            "coalesce(p.salary_annual_max, p.salary_annual_min, -1.0), p.salary_currency, "
+            f"lower(p.company), p.country, {_STATES[dialect]}, {tag} FROM postings p "
+            f"WHERE p.status = 'open' AND p.duplicate_of IS NULL AND {where}")
 
 
-def _refresh_sqlite(posting_id: str) -> str:
-    """Trigger body statements recomputing the row of the posting `posting_id` (an SQL
-    expression)."""
-    return (f"DELETE FROM open_listings WHERE posting_id = {posting_id}; "
-            f"INSERT INTO open_listings ({COLUMNS}) "
-            f"{projection('sqlite', f'p.id = {posting_id}')}; ")
-
-
+# what each table's rows change in the listing: a posting's row whole (it may come or go:
+# opened, closed, duplicate, deleted), the others only their columns, in place (tagging
+# writes a tag, then its credentials and facets one row at a time: recomputing the whole
+# listing for each cost three times as much)
+OWN_COLUMNS = {"tags": ("category", "remote", "remote_states", "credentials", "facets"),
+               "credentials": ("credentials",), "facet_tags": ("facets",)}
 # a posting's row changes with these columns (not with last_seen, times_seen, missed_runs:
 # a recrawl that finds a posting unchanged fires nothing); a tag's with these of its rows
 POSTING_COLUMNS = ("status, duplicate_of, posted_at, first_seen, salary_annual_max, "
                    "salary_annual_min, salary_currency, company, country, state, locations")
 WATCHED = {"postings": POSTING_COLUMNS, "tags": "posting_id, category, remote, remote_states",
            "credentials": "tag_id, code, requirement", "facet_tags": "tag_id, facet"}
-# the posting a row of each table belongs to (`{row}`: new or old)
+# the posting a row of each table belongs to (`{row}`: new or old), and the column saying so
 _POSTING_OF = {"postings": "{row}.id", "tags": "{row}.posting_id",
                "credentials": "(SELECT posting_id FROM tags WHERE id = {row}.tag_id)",
                "facet_tags": "(SELECT posting_id FROM tags WHERE id = {row}.tag_id)"}
+_OWNER = {"postings": "id", "tags": "posting_id", "credentials": "tag_id",
+          "facet_tags": "tag_id"}
+
+
+def _apply(dialect: str, table: str, row: str) -> str:
+    """The statements bringing the listing of the posting that `row` (new or old) of
+    `table` belongs to in step."""
+    posting = _POSTING_OF[table].format(row=row)
+    if table == "postings":
+        return (f"DELETE FROM open_listings WHERE posting_id = {posting}; "
+                f"INSERT INTO open_listings ({COLUMNS}) "
+                f"{projection(dialect, f'p.id = {posting}')}; ")
+    values = tag_values(dialect, "open_listings.posting_id")
+    sets = ", ".join(f"{name} = {values[name]}" for name in OWN_COLUMNS[table])
+    return f"UPDATE open_listings SET {sets} WHERE posting_id = {posting}; "
 
 
 def _triggers_sqlite(table: str) -> list[str]:
     """Insert: the new row's posting; update: the new row's (and the old one's, when the
     row moved to another posting); delete: the old row's."""
-    new, old = (_POSTING_OF[table].format(row=row) for row in ("new", "old"))
-    name, watched = f"open_listings_{table}", WATCHED[table]
-    owner = "id" if table == "postings" else WATCHED[table].split(",")[0]
+    name, owner = f"open_listings_{table}", _OWNER[table]
     return [
         f"CREATE TRIGGER IF NOT EXISTS {name}_ai AFTER INSERT ON {table} BEGIN "
-        f"{_refresh_sqlite(new)}END",
-        f"CREATE TRIGGER IF NOT EXISTS {name}_au AFTER UPDATE OF {watched} ON {table} BEGIN "
-        f"{_refresh_sqlite(new)}END",
+        f"{_apply('sqlite', table, 'new')}END",
+        f"CREATE TRIGGER IF NOT EXISTS {name}_au AFTER UPDATE OF {WATCHED[table]} ON {table} "
+        f"BEGIN {_apply('sqlite', table, 'new')}END",
         f"CREATE TRIGGER IF NOT EXISTS {name}_moved AFTER UPDATE OF {owner} ON {table} "
-        f"WHEN old.{owner} IS NOT new.{owner} BEGIN {_refresh_sqlite(old)}END",
+        f"WHEN old.{owner} IS NOT new.{owner} BEGIN {_apply('sqlite', table, 'old')}END",
         f"CREATE TRIGGER IF NOT EXISTS {name}_ad AFTER DELETE ON {table} BEGIN "
-        f"{_refresh_sqlite(old)}END",
+        f"{_apply('sqlite', table, 'old')}END",
     ]
 
 
@@ -131,24 +146,17 @@ TRIGGERS_SQLITE = [sql for table in WATCHED for sql in _triggers_sqlite(table)]
 TRIGGER_NAMES_SQLITE = [f"open_listings_{table}_{event}" for table in WATCHED
                         for event in ("ai", "au", "moved", "ad")]
 FUNCTIONS_PG = [
-    "CREATE OR REPLACE FUNCTION open_listings_refresh(pid bigint) RETURNS void "
-    "LANGUAGE sql AS $$ DELETE FROM open_listings WHERE posting_id = pid; "
-    f"INSERT INTO open_listings ({COLUMNS}) {projection('postgresql', 'p.id = pid')}; $$",
-    *(f"CREATE OR REPLACE FUNCTION open_listings_on_{table}() RETURNS trigger "
-      f"LANGUAGE plpgsql AS $$ BEGIN "
-      f"IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND OLD.{owner} IS DISTINCT FROM NEW.{owner}) "
-      f"THEN PERFORM open_listings_refresh({_POSTING_OF[table].format(row='OLD')}); END IF; "
-      f"IF TG_OP <> 'DELETE' THEN "
-      f"PERFORM open_listings_refresh({_POSTING_OF[table].format(row='NEW')}); END IF; "
-      f"RETURN NULL; END $$"
-      for table, owner in (("postings", "id"), ("tags", "posting_id"),
-                           ("credentials", "tag_id"), ("facet_tags", "tag_id"))),
-]
+    f"CREATE OR REPLACE FUNCTION open_listings_on_{table}() RETURNS trigger "
+    f"LANGUAGE plpgsql AS $$ BEGIN "
+    f"IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND OLD.{owner} IS DISTINCT FROM NEW.{owner}) "
+    f"THEN {_apply('postgresql', table, 'OLD')}END IF; "
+    f"IF TG_OP <> 'DELETE' THEN {_apply('postgresql', table, 'NEW')}END IF; "
+    f"RETURN NULL; END $$"
+    for table, owner in _OWNER.items()]
 TRIGGERS_PG = [f"CREATE TRIGGER open_listings_{table} AFTER INSERT OR DELETE OR UPDATE OF "
                f"{watched} ON {table} FOR EACH ROW EXECUTE FUNCTION open_listings_on_{table}()"
                for table, watched in WATCHED.items()]
-FUNCTION_NAMES_PG = (*(f"open_listings_on_{table}()" for table in WATCHED),
-                     "open_listings_refresh(bigint)")
+FUNCTION_NAMES_PG = tuple(f"open_listings_on_{table}()" for table in WATCHED)
 # the first page of a search, newest or best paid first, with or without a category: each
 # filtered value rides in the entry (SQLite: trailing key columns; PostgreSQL: INCLUDE), so
 # a search reads no table row until it has its page. web.queries.LISTING_INDEX_DDL must
