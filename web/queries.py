@@ -483,8 +483,13 @@ LISTING_FILTERS: dict[str, Callable[[Filters, Dialect], list[Condition]]] = {
 assert LISTING_FILTERS.keys() == FILTERS.keys()
 
 
-def use_listings(f: Filters, d: Dialect) -> bool:
-    """Open postings only (the listings hold no others), from a store that has them."""
+def use_listings(f: Filters, d: Dialect, sort: str = "newest") -> bool:
+    """Open postings only (the listings hold no others), from a store that has them; but
+    not a PostgreSQL full-text search by pay, which collects every match from the GIN
+    index and sorts them (`_page_order`): joined to open_listings that is one more look-up
+    per match (at 1M postings 0.7 s instead of 0.27 s for a common word)."""
+    if f.q and d.name == "postgresql" and sort == "salary":
+        return False
     return d.listings and not f.include_closed
 
 
@@ -678,7 +683,7 @@ def list_postings(session: Session, f: Filters, d: Dialect, *, sort: str = "newe
     # those rows are read (a sort over many matches then carries ids, not whole rows)
     key: ColumnElement[Any]
     posting_id: ColumnElement[int]
-    if use_listings(f, d):
+    if use_listings(f, d, sort):
         key = (L.pay if sort == "salary" else L.newest).expression
         posting_id = L.posting_id.expression
         page = select_listed(f, d, posting_id)
