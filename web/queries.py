@@ -1,11 +1,13 @@
 """Every filter, sort and count the API, the pages and the feed run: one place per filter.
 
 A filter is a function from the validated Filters to SQL conditions over
-`postings LEFT JOIN tags`. Listing, facet counts and the feed all build on
-`select_postings()`, so a result list, its counts and its feed can never disagree. Only
-canonical postings are shown (duplicate_of IS NULL); closed ones only when asked. All values
-reach the database as bound parameters; the few dialect differences (JSON lookups,
-full-text search, dates) are spelled out here.
+`postings LEFT JOIN tags`. Facet counts build on `select_postings()`; a page of open
+postings (the list, the feed) is picked from `open_listings` when the store has it, by the
+same filters written over its columns (FILTERS and LISTING_FILTERS side by side, held to
+one oracle by the tests), so a result list, its counts and its feed agree. Only canonical
+postings are shown (duplicate_of IS NULL); closed ones only when asked. All values reach
+the database as bound parameters; the few dialect differences (JSON lookups, full-text
+search, dates) are spelled out here.
 """
 
 from __future__ import annotations
