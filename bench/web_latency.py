@@ -212,6 +212,7 @@ def run(base: str, params: dict[str, Any], requests: int, seconds: float,
                 failed[0] += 0 if ok else 1
 
     cpu = server_cpu(pid)
+    client = time.process_time()
     started = time.perf_counter()
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(concurrency)]
     for t in threads:
@@ -220,11 +221,13 @@ def run(base: str, params: dict[str, Any], requests: int, seconds: float,
         t.join()
     elapsed = time.perf_counter() - started
     cpu = server_cpu(pid) - cpu
+    client = time.process_time() - client
     return {"p50": statistics.median(latencies), "p95": percentile(latencies, 0.95),
             "c_p50": statistics.median(loaded) if loaded else math.nan,
             "c_p95": percentile(loaded, 0.95) if loaded else math.nan,
             "rps": len(loaded) / elapsed, "errors": errors + failed[0], "items": items,
             "cpu": cpu / len(loaded) * 1000 if loaded else math.nan,
+            "client": client / len(loaded) * 1000 if loaded else math.nan,
             "load": max(load, os.getloadavg()[0])}
 
 
@@ -268,11 +271,12 @@ def main(argv: list[str] | None = None) -> int:
               f"worker(s), {mode}, "
               f"{os.cpu_count()} CPUs: alone = {args.requests} sequential requests; "
               f"x{args.concurrency} = {args.concurrency} clients for {args.seconds:g} s; "
-              f"cpu = server CPU ms per request under x{args.concurrency}; "
+              f"cpu = server CPU ms per request under x{args.concurrency}, client = this "
+              f"process's (the clients share the machine's CPUs with the site); "
               f"load = 1-minute load average during the run")
         print(f"{'search':<34} {'items':>5} {'alone p50':>9} {'p95':>7} "
               f"{f'x{args.concurrency} p50':>9} {'p95':>7} {'req/s':>7} {'cpu':>6} "
-              f"{'errors':>6} {'load':>5}")
+              f"{'client':>6} {'errors':>6} {'load':>5}")
         for name, params in SEARCHES:
             if args.only and not any(part in name for part in args.only):
                 continue
@@ -280,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
                     args.vary)
             print(f"{name:<34} {r['items']:>5} {r['p50']:>9.1f} {r['p95']:>7.1f} "
                   f"{r['c_p50']:>9.1f} {r['c_p95']:>7.1f} {r['rps']:>7.1f} {r['cpu']:>6.2f} "
-                  f"{r['errors']:>6} {r['load']:>5.2f}", flush=True)
+                  f"{r['client']:>6.2f} {r['errors']:>6} {r['load']:>5.2f}", flush=True)
     finally:
         proc.terminate()
         proc.wait(10)
