@@ -34,6 +34,7 @@ from pipeline.models import DailyStat, FacetTag, Posting, Tag
 from pipeline.tagging import tag_pending
 from web.queries import SORT_INDEX_DDL
 from web.search import PG_FTS_DDL, SQLITE_FTS_DDL, search_condition
+from web.vocab import STATES
 
 with warnings.catch_warnings():  # starlette asks for httpx2; the client works the same
     warnings.simplefilter("ignore")
@@ -416,10 +417,10 @@ def test_duplicate_redirects_to_canonical_and_missing_is_404(client: TestClient,
     assert client.get("/api/postings/99999999999999999999").status_code == 422
 
 
-def test_facet_counts_agree_with_the_lists(client: TestClient, rows: list[Row]) -> None:
-    search = {"remote": "remote", "category": "coding"}
+def assert_counts_agree(client: TestClient, rows: list[Row], search: dict[str, Any]) -> None:
+    """Every count of /api/facets is the length of the list its value would give."""
     counts = client.get("/api/facets", params=search).json()
-    assert counts["total"] == len(oracle(rows, search))
+    assert counts["total"] == len(oracle(rows, search)) > 0
     assert counts["skipped"] == []
     by = {dim: {v["value"]: v["count"] for v in counts[dim]} for dim in counts
           if dim not in ("total", "skipped")}
@@ -428,9 +429,9 @@ def test_facet_counts_agree_with_the_lists(client: TestClient, rows: list[Row]) 
         assert by["remote"][kind] == len(oracle(rows, {**search, "remote": kind}))
     for category in ("coding", "administration", "other"):
         assert by["category"][category] == len(oracle(rows, {**search, "category": category}))
+    assert by["credential"]
     for code, n in by["credential"].items():
         assert n == len(oracle(rows, {**search, "credential": code})), code
-    assert by["credential"]["CPC"] > 0
     for how in ("required", "preferred"):
         assert by["requirement"][how] == len(oracle(rows, {**search, "requirement": how}))
     for name, n in by["facet"].items():
@@ -439,11 +440,44 @@ def test_facet_counts_agree_with_the_lists(client: TestClient, rows: list[Row]) 
         assert n == len(oracle(rows, {**search, "salary_min": int(step)}))
     for window, n in by["posted_since"].items():
         assert n == len(oracle(rows, {**search, "posted_since": window}))
+    # a state counts what the state filter lists: postings located there by any place
+    assert by["state"] and set(by["state"]) <= set(STATES)
     for state, n in by["state"].items():
-        assert n == sum(1 for r in rows if r.id in oracle(rows, search) and r.state == state)
-    assert by["status"]["open"] == counts["total"]
+        assert n == len(oracle(rows, {**search, "state": state})), state
+    # employers are one whatever the case they are written in, as the filter compares them
+    assert by["employer"]
+    for employer, n in by["employer"].items():
+        assert n == len(oracle(rows, {**search, "employer": employer})), employer
+    opened = oracle(rows, {k: v for k, v in search.items() if k != "include_closed"})
+    assert by["status"]["open"] == len(opened)
     assert by["status"]["closed"] == len(oracle(rows, {**search, "include_closed": "true"})) \
-        - counts["total"]
+        - len(opened)
+
+
+COUNTED_SEARCHES: list[dict[str, Any]] = [
+    {"remote": "remote", "category": "coding"},
+    {"credential": ["CPC", "RHIT"], "requirement": "required", "state": "OH"},
+    {"include_closed": "true", "category": "administration", "salary_min": 40000},
+    {"q": "coding", "facet": ["audit", "inpatient"]},
+    {"open_to": "MI", "posted_since": "30d", "employer": "riverbend health"},
+]
+
+
+@pytest.mark.parametrize("search", COUNTED_SEARCHES, ids=lambda p: "&".join(
+    f"{k}={v}" for k, v in p.items()))
+def test_facet_counts_agree_with_the_lists(client: TestClient, rows: list[Row], tables: str,
+                                           search: dict[str, Any]) -> None:
+    assert_counts_agree(client, rows, search)
+
+
+def test_state_counts_read_every_place(client: TestClient, rows: list[Row]) -> None:
+    """A posting with places in several states is counted in each (the searches above
+    would agree if it were counted once)."""
+    listed = set(oracle(rows, {}))
+    located = [(r.places | {r.state}) & set(STATES) for r in rows if r.id in listed]
+    assert any(len(states) > 1 for states in located)
+    by = {v["value"]: v["count"] for v in client.get("/api/facets").json()["state"]}
+    assert sum(by.values()) == sum(len(states) for states in located)
 
 
 def stored_facets(url: str) -> dict[int, dict[str, str | None]]:
@@ -1032,13 +1066,16 @@ def test_postgresql_app_cannot_write(pg_client: TestClient) -> None:
     assert pg_client.get("/api/postings").status_code == 200
 
 
-def test_postgresql_facets_and_stats(pg_client: TestClient, pg_store: str) -> None:
+@pytest.mark.parametrize("search", [{"open_to": "OH"}, {"q": "inpatient", "remote": "onsite"},
+                                    {"include_closed": "true", "credential": "CPC"}],
+                         ids=lambda p: "&".join(f"{k}={v}" for k, v in p.items()))
+def test_postgresql_facet_counts(pg_client: TestClient, pg_store: str, tables: str,
+                                 search: dict[str, Any]) -> None:
+    assert_counts_agree(pg_client, load_rows_cached(pg_store), search)
+
+
+def test_postgresql_stats(pg_client: TestClient, pg_store: str) -> None:
     rows = load_rows_cached(pg_store)
-    counts = pg_client.get("/api/facets", params={"open_to": "OH"}).json()
-    assert counts["total"] == len(oracle(rows, {"open_to": "OH"}))
-    facet = {v["value"]: v["count"] for v in counts["facet"]}
-    for name, n in facet.items():
-        assert n == len(oracle(rows, {"open_to": "OH", "facet": name})), name
     stats = pg_client.get("/api/stats", params={"interval": "week"}).json()
     assert sum(p["new"] for p in stats["series"]) == sum(1 for r in rows
                                                          if r.duplicate_of is None)
@@ -1137,3 +1174,4 @@ def test_state_tested_before_or_after_the_tag_same_answers(
         assert counts.status_code == 200, counts.text
         assert counts.json()["total"] == len(oracle(rows, search)), params
     assert all(found), found  # not empty answers
+

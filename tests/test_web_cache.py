@@ -1,6 +1,7 @@
-"""The answer cache of GET /api/postings (web.cache): an answer is reused only while the
-store is unchanged, so what a crawl (or any other commit) writes is listed on the very
-next request; on SQLite and PostgreSQL, over stores built by the real pipeline."""
+"""The answer cache of GET /api/postings and of the facet counts (web.cache): an answer is
+reused only while the store is unchanged, so what a crawl (or any other commit) writes is
+listed and counted on the very next request; on SQLite and PostgreSQL, over stores built
+by the real pipeline."""
 
 from __future__ import annotations
 
@@ -51,8 +52,14 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+COUNTED: list[dict[str, Any]] = [{}, {"category": "coding"}, {"remote": "remote"}]
+ASKED = len(SEARCHES) + len(COUNTED)
+
+
 def answers(client: TestClient) -> list[Any]:
-    return [client.get("/api/postings", params=p).json() for p in SEARCHES]
+    """The first page of each search, then the counts of each of COUNTED."""
+    return [client.get("/api/postings", params=p).json() for p in SEARCHES] + [
+        client.get("/api/facets", params=p).json() for p in COUNTED]
 
 
 def test_new_data_is_listed_right_after_a_run(store_url: str) -> None:
@@ -61,20 +68,23 @@ def test_new_data_is_listed_right_after_a_run(store_url: str) -> None:
         cache = cached.app.state.cache  # type: ignore[attr-defined]
         before = answers(cached)
         assert answers(cached) == before
-        assert cache.hits == len(SEARCHES)  # the second round came from the cache
+        assert cache.hits == ASKED  # the second round came from the cache
         build_store(store_url)  # a crawl of the whole board, then tagging: new postings
         after = answers(cached)
         with make_client(store_url) as uncached:
             assert after == answers(uncached)
         assert len(after[0]["items"]) > len(before[0]["items"])
-        assert cache.hits == len(SEARCHES)  # every answer after the run was computed anew
+        assert after[len(SEARCHES)]["total"] > before[len(SEARCHES)]["total"]
+        assert cache.hits == ASKED  # every answer after the run was computed anew
         # any single commit counts, not only a crawl's end: a posting closed by hand
         gone = after[0]["items"][0]["id"]
         engine = create_engine(store_url)
         with engine.begin() as conn:
             conn.execute(update(Posting).where(Posting.id == gone).values(status="closed"))
         engine.dispose()
-        assert gone not in [item["id"] for item in answers(cached)[0]["items"]]
+        closed = answers(cached)
+        assert gone not in [item["id"] for item in closed[0]["items"]]
+        assert closed[len(SEARCHES)]["total"] == after[len(SEARCHES)]["total"] - 1
 
 
 def test_answers_are_keyed_on_the_whole_query(tmp_path: Path) -> None:

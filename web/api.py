@@ -54,6 +54,24 @@ def dialect_of(store: Store) -> queries.Dialect:
                            places_indexed=store.places_indexed, listings=store.listings)
 
 
+def facet_counts(request: Request, store: Store, session: Session, params: FilterParams,
+                 now: datetime) -> dict[str, Any]:
+    """The counts of a search (queries.facet_counts), kept in the answer cache until the
+    store changes: the browse page shows them on every view, and at 1M postings those of
+    a broad search take a second. The caller must not change the answer."""
+    cache: ResponseCache | None = request.app.state.cache
+    key = ("facets", tuple(params.query_items()))
+    if cache is not None:
+        version = store.version()  # before the queries: see ResponseCache.put
+        counts: dict[str, Any] | None = cache.get(key, version)
+        if counts is not None:
+            return counts
+    counts = queries.facet_counts(session, params.filters(now), dialect_of(store), now)
+    if cache is not None:
+        cache.put(key, version, counts)
+    return counts
+
+
 def cursor_error(exc: queries.CursorError, cursor: str | None) -> RequestValidationError:
     """A bad cursor reported like any other invalid parameter."""
     return RequestValidationError([{"type": "cursor", "loc": ("query", "cursor"),
@@ -140,8 +158,7 @@ def api_posting(request: Request, posting_id: Annotated[int, Path(ge=1, le=MAX_I
 def api_facets(request: Request, params: Annotated[FilterParams, Query()], store: StoreDep,
                session: SessionDep) -> dict[str, Any]:
     """How many postings each filter value would give, under the current search."""
-    now = now_of(request)
-    counts = queries.facet_counts(session, params.filters(now), dialect_of(store), now)
+    counts = facet_counts(request, store, session, params, now_of(request))
     return {k: v if k in ("total", "skipped") else [{"value": a, "count": n} for a, n in v]
             for k, v in counts.items()}
 

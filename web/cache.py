@@ -15,6 +15,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Hashable
+from typing import Any
 
 DEFAULT_ENTRIES = 2048
 MAX_AGE_S = 30.0
@@ -23,18 +24,19 @@ ENV = "HCJOBS_WEB_CACHE"
 
 
 class ResponseCache:
-    """A bounded LRU map of query -> (store version, when, body), shared by the threads
-    of one process."""
+    """A bounded LRU map of query -> (store version, when, answer), shared by the threads
+    of one process. An answer is anything computed from the query and the store (a JSON
+    body, a dict of counts); whoever gets it must not change it."""
 
     def __init__(self, entries: int = DEFAULT_ENTRIES, max_age: float = MAX_AGE_S) -> None:
         self.entries = entries
         self.max_age = max_age
         self.hits = self.misses = 0
-        self._data: OrderedDict[Hashable, tuple[Hashable, float, bytes]] = OrderedDict()
+        self._data: OrderedDict[Hashable, tuple[Hashable, float, Any]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: Hashable, version: Hashable) -> bytes | None:
-        """The body stored for `key` at store version `version`, if still fresh."""
+    def get(self, key: Hashable, version: Hashable) -> Any:
+        """The answer stored for `key` at store version `version`, if still fresh."""
         with self._lock:
             found = self._data.get(key)
             if found is None or found[0] != version \
@@ -45,11 +47,11 @@ class ResponseCache:
             self.hits += 1
             return found[2]
 
-    def put(self, key: Hashable, version: Hashable, body: bytes) -> None:
-        """Keep `body` for `key`, computed at store version `version` (read before the
-        queries ran: a commit in between only makes the body newer than its stamp)."""
+    def put(self, key: Hashable, version: Hashable, answer: Any) -> None:
+        """Keep `answer` for `key`, computed at store version `version` (read before the
+        queries ran: a commit in between only makes the answer newer than its stamp)."""
         with self._lock:
-            self._data[key] = (version, time.monotonic(), body)
+            self._data[key] = (version, time.monotonic(), answer)
             self._data.move_to_end(key)
             while len(self._data) > self.entries:
                 self._data.popitem(last=False)

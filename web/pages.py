@@ -21,6 +21,7 @@ from web.api import (
     StoreDep,
     cursor_error,
     dialect_of,
+    facet_counts,
     link_maker,
     now_of,
     search_title,
@@ -105,7 +106,7 @@ def browse(request: Request, params: Annotated[PageParams, Query()], store: Stor
                                      limit=params.limit)
     except queries.CursorError as exc:
         raise cursor_error(exc, params.cursor) from exc
-    counts = queries.facet_counts(session, f, d, now)
+    counts = facet_counts(request, store, session, params, now)
     items = params.query_items()
     order = [("sort", params.sort)] if params.sort != "newest" else []
     size = [("limit", str(params.limit))] if params.limit != queries.DEFAULT_LIMIT else []

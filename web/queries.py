@@ -16,7 +16,7 @@ import base64
 import binascii
 import json
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -45,7 +45,15 @@ from sqlalchemy.orm import Session, load_only, selectinload
 from pipeline.models import CredentialTag, FacetTag, OpenListing, Posting, Tag
 from web.db import StoreUnavailable
 from web.search import fts_hits, search_condition
-from web.vocab import CATEGORIES, FACETS, POSTED_WINDOWS, REMOTE_KINDS, REQUIREMENTS, SALARY_STEPS
+from web.vocab import (
+    CATEGORIES,
+    FACETS,
+    POSTED_WINDOWS,
+    REMOTE_KINDS,
+    REQUIREMENTS,
+    SALARY_STEPS,
+    STATES,
+)
 
 DEFAULT_LIMIT, MAX_LIMIT = 20, 100
 TOP_STATES, TOP_EMPLOYERS, TOP_CREDENTIALS = 60, 30, 40
@@ -495,19 +503,21 @@ def use_listings(f: Filters, d: Dialect, sort: str = "newest") -> bool:
     return d.listings and not f.include_closed
 
 
-def listing_conditions(f: Filters, d: Dialect) -> list[Condition]:
-    """All conditions of `f` on open_listings (and `q` maybe on postings: see
-    `select_listed`)."""
-    return [c for build in LISTING_FILTERS.values() for c in build(f, d)]
+def listing_conditions(f: Filters, d: Dialect, skip: str | None = None) -> list[Condition]:
+    """All conditions of `f` on open_listings (but the one named `skip`; and `q` maybe on
+    postings: see `select_listed`)."""
+    return [c for name, build in LISTING_FILTERS.items() if name != skip for c in build(f, d)]
 
 
-def select_listed(f: Filters, d: Dialect, *columns: Any) -> Select[Any]:
-    """SELECT `columns` FROM open_listings WHERE every condition of `f`; joined to
-    postings only when the search's words are tested there (`words_in_postings`)."""
+def select_listed(f: Filters, d: Dialect, *columns: Any, skip: str | None = None
+                  ) -> Select[Any]:
+    """SELECT `columns` FROM open_listings WHERE every condition of `f` (but the one named
+    `skip`); joined to postings only when the search's words are tested there
+    (`words_in_postings`)."""
     stmt = select(*columns).select_from(L)
     if words_in_postings(f, d):
         stmt = stmt.join(Posting, Posting.id == L.posting_id)
-    return stmt.where(*listing_conditions(f, d))
+    return stmt.where(*listing_conditions(f, d, skip))
 
 
 # A search whose words match more postings than this (SQLite FTS5) walks the sort index
@@ -727,36 +737,105 @@ def get_posting(session: Session, posting_id: int, *, facets: bool = True) -> Po
 
 
 # --- facet counts -------------------------------------------------------------------------
-
-def _grouped(session: Session, f: Filters, d: Dialect, column: Any, skip: str,
-             top: int | None = None) -> list[tuple[str, int]]:
-    """(value, postings) of `column` under every filter of `f` but `skip`, most first."""
-    n = func.count()
-    stmt = (select_postings(f, d, column, n, skip=skip).where(column.is_not(None))
-            .group_by(column).order_by(n.desc(), column))
-    if top:
-        stmt = stmt.limit(top)
-    return [(str(value), int(number)) for value, number in session.execute(stmt)]
-
-
-def _zero_filled(values: Sequence[str], counts: list[tuple[str, int]]) -> list[tuple[str, int]]:
-    got = dict(counts)
-    return [(v, got.get(v, 0)) for v in values]
-
+# Each dimension is counted under every filter but its own, so selecting "remote" still
+# shows how many hybrid jobs there are (what a checkbox would add), while the other
+# dimensions narrow to the selection; and each value counts what choosing it would list
+# (a state: the postings located there, by any of their places). Open postings are counted
+# on open_listings: one GROUP BY per dimension over its narrow rows, a packed list grouped
+# whole (there are far fewer distinct lists than postings) and split here. A search with
+# closed postings, and a store without open_listings, count on postings and their tags.
 
 def facet_counts(session: Session, f: Filters, d: Dialect, now: datetime) -> dict[str, Any]:
-    """Counts per filter value for the search `f`.
+    """Counts per filter value for the search `f`."""
+    listed = use_listings(f, d)
+    out = (_listing_counts if listed else _posting_counts)(session, f, d)
+    build, base = (LISTING_FILTERS, select_listed) if listed else (FILTERS, select_postings)
+    out["salary_min"] = _sums(session, base(f, d, skip="salary_min"), {
+        str(step): and_(*build["salary_min"](replace(f, salary_min=step), d))
+        for step in SALARY_STEPS})
+    out["posted_since"] = _sums(session, base(f, d, skip="posted_since"), {
+        window: and_(*build["posted_since"](
+            replace(f, posted_since=now - timedelta(days=int(window[:-1]))), d))
+        for window in POSTED_WINDOWS})
+    closed = select_postings(replace(f, include_closed=True), d, func.count()).where(
+        Posting.status == "closed")
+    opened = out["total"] if not f.include_closed else session.scalar(
+        select_postings(f, d, func.count()).where(Posting.status == "open")) or 0
+    out["status"] = [("open", int(opened)), ("closed", int(session.scalar(closed) or 0))]
+    return out
 
-    Each dimension is counted under every filter but its own, so selecting "remote" still
-    shows how many hybrid jobs there are (what a checkbox would add), while the other
-    dimensions narrow to the selection.
-    """
-    total = session.scalar(select_postings(f, d, func.count())) or 0
-    out: dict[str, Any] = {"total": int(total), "skipped": []}
-    out["category"] = _zero_filled(CATEGORIES, _grouped(session, f, d, Tag.category,
-                                                        "category"))
-    out["remote"] = _zero_filled(REMOTE_KINDS, _grouped(session, f, d, Tag.remote, "remote"))
 
+def _listing_counts(session: Session, f: Filters, d: Dialect) -> dict[str, Any]:
+    """The counts of open postings, from open_listings."""
+    def grouped(column: Any, skip: str) -> list[tuple[Any, int]]:
+        stmt = (select_listed(f, d, column, func.count(), skip=skip)
+                .where(column.is_not(None)).group_by(column))
+        return [(value, int(n)) for value, n in session.execute(stmt)]
+
+    out: dict[str, Any] = {"total": int(session.scalar(select_listed(f, d, func.count())) or 0),
+                           "skipped": []}
+    out["category"] = _zero_filled(CATEGORIES, grouped(L.category, "category"))
+    out["remote"] = _zero_filled(REMOTE_KINDS, grouped(L.remote, "remote"))
+    asked = [(_unpacked(packed), n) for packed, n in grouped(L.credentials, "credential")]
+    out["credential"] = _most(_tally(
+        ({code for code, how in (part.split(":", 1) for part in parts)
+          if not f.requirement or how == f.requirement}, n) for parts, n in asked),
+        TOP_CREDENTIALS)
+    out["requirement"] = _zero_filled(REQUIREMENTS, list(_tally(
+        ({how for code, how in (part.split(":", 1) for part in parts)
+          if not f.credential or code in f.credential}, n) for parts, n in asked).items()))
+    out["state"] = _most(_tally(
+        (_unpacked(packed) & STATES.keys(), n) for packed, n in grouped(L.states, "state")),
+        TOP_STATES)
+    employers = _most(dict(grouped(L.employer, "employer")), TOP_EMPLOYERS)
+    out["employer"] = [(_spelled(session, employer), n) for employer, n in employers]
+    out["facet"] = _zero_filled(list(FACETS), list(_tally(
+        (_unpacked(packed), n) for packed, n in grouped(L.facets, "facet")).items()))
+    return out
+
+
+def _unpacked(packed: str) -> set[str]:
+    """The values of a packed list ("|A|B|"; empty parts are no value)."""
+    return {part for part in packed.split("|") if part}
+
+
+def _tally(groups: Iterable[tuple[set[str], int]]) -> dict[str, int]:
+    """Postings per value, from (the values of a group of postings, how many postings)."""
+    out: dict[str, int] = {}
+    for values, n in groups:
+        for value in values:
+            out[value] = out.get(value, 0) + n
+    return out
+
+
+def _most(counts: dict[str, int], top: int) -> list[tuple[str, int]]:
+    """The `top` values with most postings, most first (ties by value)."""
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
+
+
+def _spelled(session: Session, employer: str) -> str:
+    """An employer's name as a posting writes it (open_listings keeps it lower-cased, as the
+    employer filter compares it): one look-up in ix_postings_employer."""
+    written = session.scalar(select(Posting.company)
+                             .where(func.lower(Posting.company) == employer).limit(1))
+    return str(written or employer)
+
+
+def _posting_counts(session: Session, f: Filters, d: Dialect) -> dict[str, Any]:
+    """The counts from postings and their tags (every dimension but pay, dates and
+    status)."""
+    def grouped(column: Any, skip: str, top: int | None = None) -> list[tuple[str, int]]:
+        n = func.count()
+        stmt = (select_postings(f, d, column, n, skip=skip).where(column.is_not(None))
+                .group_by(column).order_by(n.desc(), column))
+        if top:
+            stmt = stmt.limit(top)
+        return [(str(value), int(number)) for value, number in session.execute(stmt)]
+
+    out: dict[str, Any] = {"total": int(session.scalar(select_postings(f, d, func.count())) or 0),
+                           "skipped": []}
+    out["category"] = _zero_filled(CATEGORIES, grouped(Tag.category, "category"))
+    out["remote"] = _zero_filled(REMOTE_KINDS, grouped(Tag.remote, "remote"))
     distinct = func.count(func.distinct(Posting.id))
     stmt = (select_postings(f, d, CredentialTag.code, distinct, skip="credential")
             .join(CredentialTag, CredentialTag.tag_id == Tag.id)
@@ -772,9 +851,14 @@ def facet_counts(session: Session, f: Filters, d: Dialect, now: datetime) -> dic
         stmt = stmt.where(CredentialTag.code.in_(f.credential))
     out["requirement"] = _zero_filled(REQUIREMENTS,
                                       [(str(r), int(n)) for r, n in session.execute(stmt)])
-
-    out["state"] = _grouped(session, f, d, Posting.state, "state", TOP_STATES)
-    out["employer"] = _grouped(session, f, d, Posting.company, "employer", TOP_EMPLOYERS)
+    locations = cast(Posting.locations, Text)  # JSON as written (PostgreSQL cannot group json)
+    places = (select_postings(f, d, Posting.state, locations, func.count(), skip="state")
+              .group_by(Posting.state, locations))
+    out["state"] = _most(_tally(
+        (_places(state, locations) & STATES.keys(), int(n))
+        for state, locations, n in session.execute(places)), TOP_STATES)
+    out["employer"] = [(_spelled(session, employer), n) for employer, n in grouped(
+        func.lower(Posting.company), "employer", TOP_EMPLOYERS)]
     if d.facets:  # one row per (tag, facet): a count per facet is a join and a GROUP BY
         stmt = (select_postings(f, d, FacetTag.facet, func.count(), skip="facet")
                 .join(FacetTag, FacetTag.tag_id == Tag.id).group_by(FacetTag.facet))
@@ -782,23 +866,32 @@ def facet_counts(session: Session, f: Filters, d: Dialect, now: datetime) -> dic
                                     [(str(n), int(c)) for n, c in session.execute(stmt)])
     else:  # a store from before stored facets: say so rather than count nothing
         out["facet"], out["skipped"] = [], ["facet"]
-    pay = annual_pay()
-    usd = or_(Posting.salary_currency.is_(None), Posting.salary_currency == "USD")
-    out["salary_min"] = _sums(session, select_postings(f, d, skip="salary_min"),
-                              {str(step): and_(pay >= step, usd) for step in SALARY_STEPS})
-    posted = posted_key()
-    out["posted_since"] = _sums(
-        session, select_postings(f, d, skip="posted_since"),
-        {window: posted >= now - timedelta(days=int(window[:-1])) for window in POSTED_WINDOWS})
-    out["status"] = _zero_filled(("open", "closed"), _grouped(
-        session, f, d, Posting.status, "include_closed"))
     return out
+
+
+def _places(state: str | None, written: str | None) -> set[str]:
+    """The states a posting is located in (its state, and that of each of its places in
+    `locations`, as JSON text), as the state filter reads them."""
+    out = {state} if state else set()
+    try:
+        locations = json.loads(written) if written else None
+    except ValueError:
+        locations = None
+    if isinstance(locations, list):
+        out.update(p["state"] for p in locations
+                   if isinstance(p, dict) and isinstance(p.get("state"), str))
+    return out
+
+
+def _zero_filled(values: Sequence[str], counts: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    got = dict(counts)
+    return [(v, got.get(v, 0)) for v in values]
 
 
 def _sums(session: Session, base: Select[Any],
           named: dict[str, Condition]) -> list[tuple[str, int]]:
-    """How many rows of `base` (a select_postings without columns) meet each named
-    condition: one scan for all of them."""
+    """How many rows of `base` (a select without columns) meet each named condition: one
+    scan for all of them."""
     if not named:
         return []
     columns = [func.coalesce(func.sum(case((cond, 1), else_=0)), 0).label(f"c{i}")

@@ -122,8 +122,10 @@ class FacetCounts(BaseModel):
     remote: list[FacetValue]
     credential: list[FacetValue]
     requirement: list[FacetValue]
-    state: list[FacetValue]
-    employer: list[FacetValue]
+    state: list[FacetValue] = Field(description="US states, a posting counted in each state "
+                                                "it is located in (as the state filter)")
+    employer: list[FacetValue] = Field(description="employers, whatever the case they are "
+                                                   "written in (as the employer filter)")
     facet: list[FacetValue]
     salary_min: list[FacetValue] = Field(description="postings paying at least each amount")
     posted_since: list[FacetValue] = Field(description="postings within each window (1d, 7d..)")
