@@ -38,7 +38,7 @@ STATES = ["OH", "MI", "IN", "KY", "PA", "TN", "GA", "FL", "TX", "CO", "WA", "NC"
 TOWNS = ["Springfield", "Riverside", "Fairview", "Franklin", "Greenville", "Madison",
          "Clinton", "Georgetown", "Salem", "Marion", "Oakland", "Jackson", "Burlington",
          "Ashland", "Milford"]
-# the revision before open_listings (migration 0007), whose triggers a bulk load skips
+# the revision before the listings (migrations 0007, 0008), whose triggers a bulk load skips
 BEFORE_LISTINGS = "0006"
 KINDS = ["greenhouse", "jsonld", "workday", "lever", "smartrecruiters", "ashby"]
 OPEN_SHARE, DUPLICATE_SHARE, UNTAGGED_SHARE = 0.33, 0.10, 0.03
@@ -193,8 +193,8 @@ def build(url: str, n: int, sources: int, stats_days: int) -> None:
     with engine.connect() as conn:
         if conn.execute(select(func.count()).select_from(Posting)).scalar():
             raise SystemExit(f"{url} already holds postings: build into an empty store")
-    # loaded without open_listings' triggers (each row would recompute its posting's
-    # listing, without the indexes dropped below); upgrading afterwards fills it in one pass
+    # loaded without the listings' triggers (each row would recompute its posting's
+    # listing, without the indexes dropped below); upgrading afterwards fills them in one pass
     migrate(engine, BEFORE_LISTINGS)
     now = datetime.now(UTC)
     bulk_load(engine, Source.__table__, ("id", "name", "kind", "config", "enabled",
@@ -244,7 +244,7 @@ def build(url: str, n: int, sources: int, stats_days: int) -> None:
     print(f"build_store ({engine.dialect.name}): {stored:,} postings, {len(tags):,} tags, "
           f"{len(creds):,} credentials, {len(facet_rows):,} facets in {total:.0f} s "
           f"(load {loaded:.0f} s = "
-          f"{stored / loaded:,.0f} postings/s, indexes and open_listings {indexed:.0f} s, "
+          f"{stored / loaded:,.0f} postings/s, indexes and listings {indexed:.0f} s, "
           f"daily stats of {stats_days} days {stats_time:.0f} s)")
     engine.dispose()
 

@@ -62,6 +62,9 @@ SEARCHES: list[tuple[str, dict[str, Any]]] = [
     ("coding, risk adjustment facet", {"category": "coding", "facet": "risk adjustment"}),
     ('remote coding, q="audit"', {"category": "coding", "remote": "remote", "q": "audit"}),
     ('q="risk adjustment" by salary', {"q": "risk adjustment", "sort": "salary"}),
+    ("typical, closed too, by salary", {"category": "coding", "remote": "hybrid",
+                                        "credential": "CPC", "state": "OH",
+                                        "include_closed": "true", "sort": "salary"}),
 ]
 
 

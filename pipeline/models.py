@@ -217,18 +217,16 @@ class FacetTag(Base):
     tag: Mapped[Tag] = relationship(back_populates="facets")
 
 
-class OpenListing(Base):
-    """An open canonical posting as the job seekers' searches filter and sort it: its sort
-    keys and every filtered value in one narrow row, so a search's first page is read from
-    one index (migration 0007, which explains the layout).
+class Listing:
+    """A canonical posting as the job seekers' searches filter and sort it: its sort keys
+    and every filtered value in one narrow row, so a search's first page is read from one
+    index (migration 0007, which explains the layout).
 
-    The database keeps it in step with postings, tags, credentials and facet_tags (that
-    migration's triggers): Python only reads it. Lists are packed as "|A|B|" text (None:
-    none): credentials as "|CPC:required|CCS:preferred|", states from `state` and every
-    place of `locations`.
+    The database keeps the listings in step with postings, tags, credentials and
+    facet_tags (triggers of migrations 0007 and 0008): Python only reads them. Lists are
+    packed as "|A|B|" text (None: none): credentials as "|CPC:required|CCS:preferred|",
+    states from `state` and every place of `locations`.
     """
-
-    __tablename__ = "open_listings"
 
     posting_id: Mapped[int] = mapped_column(primary_key=True)
     newest: Mapped[datetime] = mapped_column(comment="coalesce(posted_at, first_seen)")
@@ -243,6 +241,18 @@ class OpenListing(Base):
     remote_states: Mapped[str | None] = mapped_column(Text)
     credentials: Mapped[str | None] = mapped_column(Text)
     facets: Mapped[str | None] = mapped_column(Text)
+
+
+class OpenListing(Listing, Base):
+    """The listing of each open canonical posting (migration 0007)."""
+
+    __tablename__ = "open_listings"
+
+
+class ClosedListing(Listing, Base):
+    """The listing of each closed canonical posting (migration 0008)."""
+
+    __tablename__ = "closed_listings"
 
 
 class DailyStat(Base):

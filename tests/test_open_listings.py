@@ -1,5 +1,6 @@
-"""open_listings (migration 0007) stays the projection of postings, tags, credentials and
-facet_tags whatever writes them: the database's triggers, on SQLite and PostgreSQL."""
+"""open_listings and closed_listings (migrations 0007, 0008) stay the projection of
+postings, tags, credentials and facet_tags whatever writes them: the database's triggers,
+on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -53,12 +54,21 @@ def _rows(engine: Engine, sql: str) -> dict[int, dict[str, Any]]:
 
 
 def assert_in_step(engine: Engine) -> dict[int, dict[str, Any]]:
-    """open_listings holds exactly what the projection computes from the tables now."""
+    """open_listings and closed_listings (0008) hold exactly what the projection computes
+    from the tables now; the open ones returned."""
     module = migration()
-    held = _rows(engine, f"SELECT {module.COLUMNS} FROM open_listings")
-    wanted = _rows(engine, module.projection(engine.dialect.name))
-    assert held == wanted
-    return held
+    held = {}
+    for status in ("open", "closed"):
+        held[status] = _rows(engine, f"SELECT {module.COLUMNS} FROM {status}_listings")
+        assert held[status] == _rows(engine, module.projection(engine.dialect.name,
+                                                               status=status)), status
+    assert held["closed"] and not set(held["open"]) & set(held["closed"])
+    return held["open"]
+
+
+def closed_ids(engine: Engine) -> set[int]:
+    with engine.connect() as conn:
+        return set(conn.execute(text("SELECT posting_id FROM closed_listings")).scalars())
 
 
 @pytest.fixture
@@ -87,11 +97,13 @@ def test_listings_follow_every_write(store: Engine) -> None:
             salary_annual_max=123456.0, posted_at=now, company="Renamed Health"))
     after = assert_in_step(store)
     assert not set(ids[:4]) & set(after) and after[ids[5]]["states"] == {"MI", "OH"}
+    assert set(ids[:3]) <= closed_ids(store) and ids[3] not in closed_ids(store)
 
     with session_scope(store) as s:  # reopened, no longer a duplicate
         s.execute(update(Posting).where(Posting.id.in_(ids[:4]))
                   .values(status="open", closed_at=None, duplicate_of=None))
     assert set(ids[:4]) <= set(assert_in_step(store))
+    assert not set(ids[:4]) & closed_ids(store)
 
     first = next(r["posting_id"] for r in tagged)
     with session_scope(store) as s:  # the tag, its credentials and facets edited
@@ -128,13 +140,20 @@ def test_listings_follow_every_write(store: Engine) -> None:
     store.dispose()
 
 
-def test_downgrade_and_upgrade_again(store: Engine) -> None:
-    """0007 down drops the table and its triggers (writes go on without them); up fills
-    the table again from what is there."""
+@pytest.mark.parametrize("revision", ["0007", "0006"])
+def test_downgrade_and_upgrade_again(store: Engine, revision: str) -> None:
+    """Down to 0007 drops closed_listings, to 0006 open_listings too, with their triggers
+    (writes go on without them); up fills the tables again from what is there."""
     before = assert_in_step(store)
-    migrate(store, "0006")
+    migrate(store, revision)
     with session_scope(store) as s:
         s.execute(update(Posting).where(Posting.id == min(before)).values(status="closed"))
+    with store.connect() as conn:
+        tables = set(conn.execute(text(
+            "SELECT name FROM sqlite_master WHERE type = 'table'" if store.dialect.name
+            == "sqlite" else "SELECT tablename FROM pg_tables")).scalars())
+    assert "closed_listings" not in tables and ("open_listings" in tables) == (
+        revision == "0007")
     migrate(store)
-    assert min(before) not in assert_in_step(store)
+    assert min(before) not in assert_in_step(store) and min(before) in closed_ids(store)
     store.dispose()

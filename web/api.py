@@ -51,7 +51,8 @@ def now_of(request: Request) -> datetime:
 
 def dialect_of(store: Store) -> queries.Dialect:
     return queries.Dialect(store.dialect, store.fts, store.facet_table,
-                           places_indexed=store.places_indexed, listings=store.listings)
+                           places_indexed=store.places_indexed, listings=store.listings,
+                           closed_listings=store.closed_listings)
 
 
 def facet_counts(request: Request, store: Store, session: Session, params: FilterParams,

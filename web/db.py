@@ -29,7 +29,7 @@ from pipeline.db import resolve_url
 QUERY_TIMEOUT_S = 20.0
 SQLITE_FTS_TABLE = "postings_fts"
 FACET_TABLE = "facet_tags"
-LISTINGS_TABLE = "open_listings"
+LISTINGS_TABLE, CLOSED_LISTINGS_TABLE = "open_listings", "closed_listings"
 # SQLite: read-only connections can afford to keep more of the store at hand: memory-map
 # it (reads then copy no pages; SQLite caps the map at its compile-time limit, 2 GB on
 # Debian's build), a larger page cache for what the map does not cover, and temporary sort
@@ -144,6 +144,8 @@ class Store:
     """The first-page indexes carry the postings' places (migration 0006)."""
     listings: bool = False
     """The open_listings table exists (migration 0007): first pages are picked there."""
+    closed_listings: bool = False
+    """The closed_listings table exists (migration 0008)."""
     data_version: DataVersion | None = None
     """SQLite: what `version` reads."""
 
@@ -194,6 +196,7 @@ def open_readonly(db: str | None = None) -> Store:
                  fts=engine.dialect.name == "sqlite" and SQLITE_FTS_TABLE in names,
                  daily_stats_table="daily_stats" in names, facet_table=FACET_TABLE in names,
                  places_indexed=_places_indexed(engine), listings=LISTINGS_TABLE in names,
+                 closed_listings=CLOSED_LISTINGS_TABLE in names,
                  data_version=DataVersion(str(engine.url.database))
                  if engine.dialect.name == "sqlite" else None)
 

@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    CompoundSelect,
     Connection,
     Float,
     Select,
@@ -31,6 +32,7 @@ from sqlalchemy import (
     bindparam,
     case,
     cast,
+    desc,
     exists,
     func,
     literal,
@@ -38,11 +40,20 @@ from sqlalchemy import (
     or_,
     select,
     tuple_,
+    union_all,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session, load_only, selectinload
 
-from pipeline.models import CredentialTag, FacetTag, OpenListing, Posting, Tag
+from pipeline.models import (
+    ClosedListing,
+    CredentialTag,
+    FacetTag,
+    Listing,
+    OpenListing,
+    Posting,
+    Tag,
+)
 from web.db import StoreUnavailable
 from web.search import fts_hits, search_condition
 from web.vocab import (
@@ -94,6 +105,9 @@ class Dialect:
     listings: bool = False
     """The store keeps `open_listings` (migration 0007): searches of open postings pick
     their page there (see `listing_conditions`)."""
+    closed_listings: bool = False
+    """The store keeps `closed_listings` too (migration 0008): searches with closed
+    postings, and the closed count, read them."""
     walk_matches: bool = False
     """SQLite FTS5, for one search whose words match many postings: walk the sort index and
     test each posting against the matches, instead of sorting every match (list_postings
@@ -403,8 +417,6 @@ def select_postings(f: Filters, d: Dialect, *columns: Any, skip: str | None = No
 # column comparison or a substring search within the index entry. Same meaning, row for
 # row (the API tests run every filter through both and compare with an oracle).
 
-L = OpenListing
-
 
 def packed_has(column: Any, part: str, d: Dialect) -> ColumnElement[bool]:
     """The packed list in `column` holds `part` ("|OH|"; or "|CPC:" for any requirement)."""
@@ -412,61 +424,61 @@ def packed_has(column: Any, part: str, d: Dialect) -> ColumnElement[bool]:
     return find(column, part) > 0
 
 
-def _l_category(f: Filters, d: Dialect) -> list[Condition]:
-    return [L.category.in_(f.category)] if f.category else []
+def _l_category(f: Filters, d: Dialect, t: type[Listing]) -> list[Condition]:
+    return [t.category.in_(f.category)] if f.category else []
 
 
-def _l_remote(f: Filters, d: Dialect) -> list[Condition]:
-    return [L.remote.in_(f.remote)] if f.remote else []
+def _l_remote(f: Filters, d: Dialect, t: type[Listing]) -> list[Condition]:
+    return [t.remote.in_(f.remote)] if f.remote else []
 
 
-def _l_credential(f: Filters, d: Dialect) -> list[Condition]:
+def _l_credential(f: Filters, d: Dialect, t: type[Listing]) -> list[Condition]:
     def asks(code: str) -> Condition:
-        return packed_has(L.credentials, f"|{code}:{f.requirement}|" if f.requirement
+        return packed_has(t.credentials, f"|{code}:{f.requirement}|" if f.requirement
                           else f"|{code}:", d)
 
     if not f.credential:
-        return [packed_has(L.credentials, f":{f.requirement}|", d)] if f.requirement else []
+        return [packed_has(t.credentials, f":{f.requirement}|", d)] if f.requirement else []
     if f.credential_match == "all":
         return [asks(code) for code in f.credential]
     return [or_(*(asks(code) for code in f.credential))]
 
 
-def _l_open_to(f: Filters, d: Dialect) -> list[Condition]:
+def _l_open_to(f: Filters, d: Dialect, t: type[Listing]) -> list[Condition]:
     """As `_open_to`: remote jobs judged by remote_states alone, others by their places."""
     if not f.open_to:
         return []
     state = f"|{f.open_to}|"
-    remote_ok = and_(L.remote == "remote", or_(L.country.is_(None), L.country == "US"),
-                     or_(L.remote_states.is_(None), packed_has(L.remote_states, state, d)))
-    located = and_(or_(L.remote.is_(None), L.remote != "remote"),
-                   packed_has(L.states, state, d))
+    remote_ok = and_(t.remote == "remote", or_(t.country.is_(None), t.country == "US"),
+                     or_(t.remote_states.is_(None), packed_has(t.remote_states, state, d)))
+    located = and_(or_(t.remote.is_(None), t.remote != "remote"),
+                   packed_has(t.states, state, d))
     return [or_(remote_ok, located)]
 
 
-def _l_state(f: Filters, d: Dialect) -> list[Condition]:
-    return [packed_has(L.states, f"|{f.state}|", d)] if f.state else []
+def _l_state(f: Filters, d: Dialect, t: type[Listing]) -> list[Condition]:
+    return [packed_has(t.states, f"|{f.state}|", d)] if f.state else []
 
 
-def _l_employer(f: Filters, d: Dialect) -> list[Condition]:
-    return [L.employer == f.employer.lower()] if f.employer else []
+def _l_employer(f: Filters, d: Dialect, t: type[Listing]) -> list[Condition]:
+    return [t.employer == f.employer.lower()] if f.employer else []
 
 
-def _l_facet(f: Filters, d: Dialect) -> list[Condition]:
+def _l_facet(f: Filters, d: Dialect, t: type[Listing]) -> list[Condition]:
     if not f.facet:
         return []
-    return [or_(*(packed_has(L.facets, f"|{name}|", d) for name in f.facet))]
+    return [or_(*(packed_has(t.facets, f"|{name}|", d) for name in f.facet))]
 
 
-def _l_salary(f: Filters, d: Dialect) -> list[Condition]:
+def _l_salary(f: Filters, d: Dialect, t: type[Listing]) -> list[Condition]:
     """As `_salary` (`pay` is -1 where no pay is stated, and salary_min is never negative)."""
     if f.salary_min is None:
         return []
-    return [L.pay >= f.salary_min, or_(L.currency.is_(None), L.currency == "USD")]
+    return [t.pay >= f.salary_min, or_(t.currency.is_(None), t.currency == "USD")]
 
 
-def _l_posted(f: Filters, d: Dialect) -> list[Condition]:
-    return [L.newest >= f.posted_since] if f.posted_since else []
+def _l_posted(f: Filters, d: Dialect, t: type[Listing]) -> list[Condition]:
+    return [t.newest >= f.posted_since] if f.posted_since else []
 
 
 def words_in_postings(f: Filters, d: Dialect) -> bool:
@@ -475,17 +487,17 @@ def words_in_postings(f: Filters, d: Dialect) -> bool:
     return bool(f.q) and not (d.name == "sqlite" and d.fts)
 
 
-def _l_search(f: Filters, d: Dialect) -> list[Condition]:
+def _l_search(f: Filters, d: Dialect, t: type[Listing]) -> list[Condition]:
     if not f.q:
         return []
     condition = search_condition(f.q, d.name, d.fts, walk=d.walk_matches,
                                  posting_id=Posting.id if words_in_postings(f, d)
-                                 else L.posting_id)
+                                 else t.posting_id)
     return [condition] if condition is not None else []
 
 
-LISTING_FILTERS: dict[str, Callable[[Filters, Dialect], list[Condition]]] = {
-    "include_closed": lambda f, d: [], "category": _l_category, "remote": _l_remote,
+LISTING_FILTERS: dict[str, Callable[[Filters, Dialect, type[Listing]], list[Condition]]] = {
+    "include_closed": lambda f, d, t: [], "category": _l_category, "remote": _l_remote,
     "salary_min": _l_salary, "posted_since": _l_posted, "employer": _l_employer,
     "credential": _l_credential, "state": _l_state, "open_to": _l_open_to, "q": _l_search,
     "facet": _l_facet,
@@ -494,30 +506,38 @@ assert LISTING_FILTERS.keys() == FILTERS.keys()
 
 
 def use_listings(f: Filters, d: Dialect, sort: str = "newest") -> bool:
-    """Open postings only (the listings hold no others), from a store that has them; but
-    not a PostgreSQL full-text search by pay, which collects every match from the GIN
-    index and sorts them (`_page_order`): joined to open_listings that is one more look-up
-    per match (at 1M postings 0.7 s instead of 0.27 s for a common word)."""
+    """The store's listings hold the postings `f` asks for: the open ones, and the closed
+    ones when the store keeps them too (migration 0008). But not a PostgreSQL full-text
+    search by pay, which collects every match from the GIN index and sorts them
+    (`_page_order`): joined to open_listings that is one more look-up per match (at 1M
+    postings 0.7 s instead of 0.27 s for a common word)."""
     if f.q and d.name == "postgresql" and sort == "salary":
         return False
-    return d.listings and not f.include_closed
+    return d.listings and (not f.include_closed or d.closed_listings)
 
 
-def listing_conditions(f: Filters, d: Dialect, skip: str | None = None) -> list[Condition]:
-    """All conditions of `f` on open_listings (but the one named `skip`; and `q` maybe on
-    postings: see `select_listed`)."""
-    return [c for name, build in LISTING_FILTERS.items() if name != skip for c in build(f, d)]
+def listed_tables(f: Filters) -> tuple[type[Listing], ...]:
+    """The listings a search reads (see `use_listings`)."""
+    return (OpenListing, ClosedListing) if f.include_closed else (OpenListing,)
 
 
-def select_listed(f: Filters, d: Dialect, *columns: Any, skip: str | None = None
-                  ) -> Select[Any]:
-    """SELECT `columns` FROM open_listings WHERE every condition of `f` (but the one named
-    `skip`); joined to postings only when the search's words are tested there
+def listing_conditions(f: Filters, d: Dialect, t: type[Listing] = OpenListing,
+                       skip: str | None = None) -> list[Condition]:
+    """All conditions of `f` on the listings `t` (but the one named `skip`; and `q` maybe
+    on postings: see `select_listed`)."""
+    return [c for name, build in LISTING_FILTERS.items() if name != skip
+            for c in build(f, d, t)]
+
+
+def select_listed(f: Filters, d: Dialect, *columns: Any, t: type[Listing] = OpenListing,
+                  skip: str | None = None) -> Select[Any]:
+    """SELECT `columns` FROM the listings `t` WHERE every condition of `f` (but the one
+    named `skip`); joined to postings only when the search's words are tested there
     (`words_in_postings`)."""
-    stmt = select(*columns).select_from(L)
+    stmt = select(*columns).select_from(t)
     if words_in_postings(f, d):
-        stmt = stmt.join(Posting, Posting.id == L.posting_id)
-    return stmt.where(*listing_conditions(f, d, skip))
+        stmt = stmt.join(Posting, Posting.id == t.posting_id)
+    return stmt.where(*listing_conditions(f, d, t, skip))
 
 
 # A search whose words match more postings than this (SQLite FTS5) walks the sort index
@@ -693,21 +713,32 @@ def list_postings(session: Session, f: Filters, d: Dialect, *, sort: str = "newe
         d = replace(d, walk_matches=True)
     # the page's ids first, from the indexes alone where the filters allow; then only
     # those rows are read (a sort over many matches then carries ids, not whole rows)
-    key: ColumnElement[Any]
-    posting_id: ColumnElement[int]
+    after = decode_cursor(cursor, sort) if cursor else None
+
+    def ids_from(stmt: Select[Any], key: ColumnElement[Any], posting_id: ColumnElement[int]
+                 ) -> Select[Any]:
+        """`stmt` past the cursor (keyset: sort key, then id, both descending)."""
+        if after is None:
+            return stmt
+        return stmt.where(tuple_(key, posting_id) < tuple_(literal(after[0], key.type),
+                                                           literal(after[1])))
+
+    page: Select[Any] | CompoundSelect
     if use_listings(f, d, sort):
-        key = (L.pay if sort == "salary" else L.newest).expression
-        posting_id = L.posting_id.expression
-        page = select_listed(f, d, posting_id)
+        # each listing table's ids in its sort index's order, the tables merged (open and
+        # closed: SQLite merges the two ordered scans, PostgreSQL a Merge Append)
+        sides = []
+        for t in listed_tables(f):
+            key = (t.pay if sort == "salary" else t.newest).expression
+            side = select_listed(f, d, t.posting_id.label("id"), key.label("sort_key"), t=t)
+            sides.append(ids_from(side, key, t.posting_id.expression))
+        merged = sides[0] if len(sides) == 1 else union_all(*sides)
+        page = merged.order_by(desc("sort_key"), desc("id")).limit(limit + 1)
     else:
         key, posting_id = sort_key(sort), Posting.id.expression
-        page = select_postings(f, d, posting_id)
-    page = (page.order_by(_page_order(key, f, d, sort).desc(), posting_id.desc())
-            .limit(limit + 1).correlate(None))
-    if cursor:
-        after_key, after_id = decode_cursor(cursor, sort)
-        page = page.where(tuple_(key, posting_id) < tuple_(literal(after_key, key.type),
-                                                           literal(after_id)))
+        page = (ids_from(select_postings(f, d, posting_id), key, posting_id)
+                .order_by(_page_order(key, f, d, sort).desc(), posting_id.desc())
+                .limit(limit + 1).correlate(None))
     # Core, not the ORM: the rows are plain values, and the ORM's result machinery cost
     # more than SQLite's work on an unfiltered page
     conn = session.connection()
@@ -747,36 +778,43 @@ def get_posting(session: Session, posting_id: int, *, facets: bool = True) -> Po
 
 def facet_counts(session: Session, f: Filters, d: Dialect, now: datetime) -> dict[str, Any]:
     """Counts per filter value for the search `f`."""
-    listed = use_listings(f, d)
-    out = (_listing_counts if listed else _posting_counts)(session, f, d)
-    build, base = (LISTING_FILTERS, select_listed) if listed else (FILTERS, select_postings)
-    out["salary_min"] = _sums(session, base(f, d, skip="salary_min"), {
-        str(step): and_(*build["salary_min"](replace(f, salary_min=step), d))
-        for step in SALARY_STEPS})
-    out["posted_since"] = _sums(session, base(f, d, skip="posted_since"), {
-        window: and_(*build["posted_since"](
-            replace(f, posted_since=now - timedelta(days=int(window[:-1]))), d))
-        for window in POSTED_WINDOWS})
-    closed = select_postings(replace(f, include_closed=True), d, func.count()).where(
-        Posting.status == "closed")
-    opened = out["total"] if not f.include_closed else session.scalar(
-        select_postings(f, d, func.count()).where(Posting.status == "open")) or 0
-    out["status"] = [("open", int(opened)), ("closed", int(session.scalar(closed) or 0))]
-    return out
+    if use_listings(f, d):
+        return _listing_counts(session, f, d, now)
+    return _posting_counts(session, f, d, now)
 
 
-def _listing_counts(session: Session, f: Filters, d: Dialect) -> dict[str, Any]:
-    """The counts of open postings, from open_listings."""
-    def grouped(column: Any, skip: str) -> list[tuple[Any, int]]:
-        stmt = (select_listed(f, d, column, func.count(), skip=skip)
-                .where(column.is_not(None)).group_by(column))
-        return [(value, int(n)) for value, n in session.execute(stmt)]
+def _windows(f: Filters, now: datetime) -> dict[str, Filters]:
+    """`f` with each salary step and each posted window in turn (their counts are sums)."""
+    return {**{f"salary_min {step}": replace(f, salary_min=step) for step in SALARY_STEPS},
+            **{f"posted_since {window}": replace(
+                f, posted_since=now - timedelta(days=int(window[:-1])))
+               for window in POSTED_WINDOWS}}
 
-    out: dict[str, Any] = {"total": int(session.scalar(select_listed(f, d, func.count())) or 0),
-                           "skipped": []}
-    out["category"] = _zero_filled(CATEGORIES, grouped(L.category, "category"))
-    out["remote"] = _zero_filled(REMOTE_KINDS, grouped(L.remote, "remote"))
-    asked = [(_unpacked(packed), n) for packed, n in grouped(L.credentials, "credential")]
+
+def _listing_counts(session: Session, f: Filters, d: Dialect, now: datetime
+                    ) -> dict[str, Any]:
+    """The counts from the listings (open ones; and closed ones when `f` includes them or
+    the store keeps them, for the closed count)."""
+    tables = listed_tables(f)
+
+    def grouped(name: str, skip: str) -> list[tuple[Any, int]]:
+        """(value, postings) of column `name`, summed over the tables."""
+        out: dict[Any, int] = {}
+        for t in tables:
+            column = getattr(t, name)
+            stmt = (select_listed(f, d, column, func.count(), t=t, skip=skip)
+                    .where(column.is_not(None)).group_by(column))
+            for value, n in session.execute(stmt):
+                out[value] = out.get(value, 0) + int(n)
+        return list(out.items())
+
+    def count(t: type[Listing], g: Filters, skip: str | None = None) -> int:
+        return int(session.scalar(select_listed(g, d, func.count(), t=t, skip=skip)) or 0)
+
+    out: dict[str, Any] = {"total": sum(count(t, f) for t in tables), "skipped": []}
+    out["category"] = _zero_filled(CATEGORIES, grouped("category", "category"))
+    out["remote"] = _zero_filled(REMOTE_KINDS, grouped("remote", "remote"))
+    asked = [(_unpacked(packed), n) for packed, n in grouped("credentials", "credential")]
     out["credential"] = _most(_tally(
         ({code for code, how in (part.split(":", 1) for part in parts)
           if not f.requirement or how == f.requirement}, n) for parts, n in asked),
@@ -785,13 +823,34 @@ def _listing_counts(session: Session, f: Filters, d: Dialect) -> dict[str, Any]:
         ({how for code, how in (part.split(":", 1) for part in parts)
           if not f.credential or code in f.credential}, n) for parts, n in asked).items()))
     out["state"] = _most(_tally(
-        (_unpacked(packed) & STATES.keys(), n) for packed, n in grouped(L.states, "state")),
+        (_unpacked(packed) & STATES.keys(), n) for packed, n in grouped("states", "state")),
         TOP_STATES)
-    employers = _most(dict(grouped(L.employer, "employer")), TOP_EMPLOYERS)
+    employers = _most(dict(grouped("employer", "employer")), TOP_EMPLOYERS)
     out["employer"] = [(_spelled(session, employer), n) for employer, n in employers]
     out["facet"] = _zero_filled(list(FACETS), list(_tally(
-        (_unpacked(packed), n) for packed, n in grouped(L.facets, "facet")).items()))
+        (_unpacked(packed), n) for packed, n in grouped("facets", "facet")).items()))
+    sums = {name: 0 for name in _windows(f, now)}
+    for t in tables:
+        for skip in ("salary_min", "posted_since"):
+            sums.update((name, sums[name] + n) for name, n in _sums(
+                session, select_listed(f, d, t=t, skip=skip),
+                {name: and_(*LISTING_FILTERS[skip](g, d, t))
+                 for name, g in _windows(f, now).items() if name.startswith(skip)}))
+    _split_sums(out, sums)
+    opened = count(OpenListing, f, "include_closed")
+    closed = count(ClosedListing, f, "include_closed") if d.closed_listings else int(
+        session.scalar(select_postings(replace(f, include_closed=True), d, func.count())
+                       .where(Posting.status == "closed")) or 0)
+    out["status"] = [("open", opened), ("closed", closed)]
     return out
+
+
+def _split_sums(out: dict[str, Any], sums: dict[str, int]) -> None:
+    """Put the sums of `_windows` under their dimensions ("salary_min 40000" -> salary_min,
+    "40000")."""
+    for name, n in sums.items():
+        dimension, value = name.split(" ", 1)
+        out.setdefault(dimension, []).append((value, n))
 
 
 def _unpacked(packed: str) -> set[str]:
@@ -821,9 +880,9 @@ def _spelled(session: Session, employer: str) -> str:
     return str(written or employer)
 
 
-def _posting_counts(session: Session, f: Filters, d: Dialect) -> dict[str, Any]:
-    """The counts from postings and their tags (every dimension but pay, dates and
-    status)."""
+def _posting_counts(session: Session, f: Filters, d: Dialect, now: datetime
+                    ) -> dict[str, Any]:
+    """The counts from postings and their tags."""
     def grouped(column: Any, skip: str, top: int | None = None) -> list[tuple[str, int]]:
         n = func.count()
         stmt = (select_postings(f, d, column, n, skip=skip).where(column.is_not(None))
@@ -866,6 +925,13 @@ def _posting_counts(session: Session, f: Filters, d: Dialect) -> dict[str, Any]:
                                     [(str(n), int(c)) for n, c in session.execute(stmt)])
     else:  # a store from before stored facets: say so rather than count nothing
         out["facet"], out["skipped"] = [], ["facet"]
+    sums: dict[str, int] = {}
+    for skip in ("salary_min", "posted_since"):
+        sums.update(_sums(session, select_postings(f, d, skip=skip), {
+            name: and_(*FILTERS[skip](g, d)) for name, g in _windows(f, now).items()
+            if name.startswith(skip)}))
+    _split_sums(out, sums)
+    out["status"] = _zero_filled(("open", "closed"), grouped(Posting.status, "include_closed"))
     return out
 
 

@@ -18,6 +18,9 @@ value it holds changes, whichever code path wrote it. Nothing in Python writes i
 PostgreSQL runs one function per table; SQLite repeats the statements in each trigger.
 Like the FTS5 triggers of 0004, a later batch_alter_table("postings") on SQLite drops
 these triggers: such a migration must create them again (`TRIGGERS_SQLITE`).
+
+Migration 0008 keeps closed_listings, the closed canonical postings, the same way: the
+builders below take the table and the status it holds.
 """
 
 from collections.abc import Sequence
@@ -83,14 +86,15 @@ def tag_values(dialect: str, pid: str) -> dict[str, str]:
     }
 
 
-def projection(dialect: str, where: str = "TRUE") -> str:
-    """SELECT the open_listings rows (COLUMNS, in order) of the postings `where` (an SQL
-    condition on `p`) selects: the sort keys spelled as web.queries.sort_key."""
+def projection(dialect: str, where: str = "TRUE", status: str = "open") -> str:
+    """SELECT the listing rows (COLUMNS, in order) of the canonical postings of `status`
+    that `where` (an SQL condition on `p`) selects: the sort keys spelled as
+    web.queries.sort_key."""
     tag = ", ".join(tag_values(dialect, "p.id").values())
     return ("SELECT p.id, coalesce(p.posted_at, p.first_seen), "
             "coalesce(p.salary_annual_max, p.salary_annual_min, -1.0), p.salary_currency, "
             f"lower(p.company), p.country, {_STATES[dialect]}, {tag} FROM postings p "
-            f"WHERE p.status = 'open' AND p.duplicate_of IS NULL AND {where}")
+            f"WHERE p.status = '{status}' AND p.duplicate_of IS NULL AND {where}")
 
 
 # what each table's rows change in the listing: a posting's row whole (it may come or go:
@@ -113,102 +117,122 @@ _OWNER = {"postings": "id", "tags": "posting_id", "credentials": "tag_id",
           "facet_tags": "tag_id"}
 
 
-def _apply(dialect: str, table: str, row: str) -> str:
-    """The statements bringing the listing of the posting that `row` (new or old) of
-    `table` belongs to in step."""
+def _apply(dialect: str, table: str, row: str, listings: str, status: str) -> str:
+    """The statements bringing the listing (in table `listings`, of postings of `status`)
+    of the posting that `row` (new or old) of `table` belongs to in step."""
     posting = _POSTING_OF[table].format(row=row)
     if table == "postings":
-        return (f"DELETE FROM open_listings WHERE posting_id = {posting}; "
-                f"INSERT INTO open_listings ({COLUMNS}) "
-                f"{projection(dialect, f'p.id = {posting}')}; ")
-    values = tag_values(dialect, "open_listings.posting_id")
+        return (f"DELETE FROM {listings} WHERE posting_id = {posting}; "
+                f"INSERT INTO {listings} ({COLUMNS}) "
+                f"{projection(dialect, f'p.id = {posting}', status)}; ")
+    values = tag_values(dialect, f"{listings}.posting_id")
     sets = ", ".join(f"{name} = {values[name]}" for name in OWN_COLUMNS[table])
-    return f"UPDATE open_listings SET {sets} WHERE posting_id = {posting}; "
+    return f"UPDATE {listings} SET {sets} WHERE posting_id = {posting}; "
 
 
-def _triggers_sqlite(table: str) -> list[str]:
-    """Insert: the new row's posting; update: the new row's (and the old one's, when the
-    row moved to another posting); delete: the old row's."""
-    name, owner = f"open_listings_{table}", _OWNER[table]
+def triggers_sqlite(listings: str = "open_listings", status: str = "open") -> list[str]:
+    """Per watched table, insert: the new row's posting; update: the new row's (and the old
+    one's, when the row moved to another posting); delete: the old row's."""
+    out = []
+    for table, owner in _OWNER.items():
+        name = f"{listings}_{table}"
+
+        def apply(row: str, table: str = table) -> str:
+            return _apply("sqlite", table, row, listings, status)
+
+        out += [
+            f"CREATE TRIGGER IF NOT EXISTS {name}_ai AFTER INSERT ON {table} BEGIN "
+            f"{apply('new')}END",
+            f"CREATE TRIGGER IF NOT EXISTS {name}_au AFTER UPDATE OF {WATCHED[table]} "
+            f"ON {table} BEGIN {apply('new')}END",
+            f"CREATE TRIGGER IF NOT EXISTS {name}_moved AFTER UPDATE OF {owner} ON {table} "
+            f"WHEN old.{owner} IS NOT new.{owner} BEGIN {apply('old')}END",
+            f"CREATE TRIGGER IF NOT EXISTS {name}_ad AFTER DELETE ON {table} BEGIN "
+            f"{apply('old')}END",
+        ]
+    return out
+
+
+def trigger_names_sqlite(listings: str = "open_listings") -> list[str]:
+    return [f"{listings}_{table}_{event}" for table in WATCHED
+            for event in ("ai", "au", "moved", "ad")]
+
+
+def functions_pg(listings: str = "open_listings", status: str = "open") -> list[str]:
     return [
-        f"CREATE TRIGGER IF NOT EXISTS {name}_ai AFTER INSERT ON {table} BEGIN "
-        f"{_apply('sqlite', table, 'new')}END",
-        f"CREATE TRIGGER IF NOT EXISTS {name}_au AFTER UPDATE OF {WATCHED[table]} ON {table} "
-        f"BEGIN {_apply('sqlite', table, 'new')}END",
-        f"CREATE TRIGGER IF NOT EXISTS {name}_moved AFTER UPDATE OF {owner} ON {table} "
-        f"WHEN old.{owner} IS NOT new.{owner} BEGIN {_apply('sqlite', table, 'old')}END",
-        f"CREATE TRIGGER IF NOT EXISTS {name}_ad AFTER DELETE ON {table} BEGIN "
-        f"{_apply('sqlite', table, 'old')}END",
-    ]
+        f"CREATE OR REPLACE FUNCTION {listings}_on_{table}() RETURNS trigger "
+        f"LANGUAGE plpgsql AS $$ BEGIN "
+        f"IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND OLD.{owner} IS DISTINCT FROM "
+        f"NEW.{owner}) THEN {_apply('postgresql', table, 'OLD', listings, status)}END IF; "
+        f"IF TG_OP <> 'DELETE' THEN {_apply('postgresql', table, 'NEW', listings, status)}"
+        f"END IF; RETURN NULL; END $$"
+        for table, owner in _OWNER.items()]
 
 
-TRIGGERS_SQLITE = [sql for table in WATCHED for sql in _triggers_sqlite(table)]
-TRIGGER_NAMES_SQLITE = [f"open_listings_{table}_{event}" for table in WATCHED
-                        for event in ("ai", "au", "moved", "ad")]
-FUNCTIONS_PG = [
-    f"CREATE OR REPLACE FUNCTION open_listings_on_{table}() RETURNS trigger "
-    f"LANGUAGE plpgsql AS $$ BEGIN "
-    f"IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND OLD.{owner} IS DISTINCT FROM NEW.{owner}) "
-    f"THEN {_apply('postgresql', table, 'OLD')}END IF; "
-    f"IF TG_OP <> 'DELETE' THEN {_apply('postgresql', table, 'NEW')}END IF; "
-    f"RETURN NULL; END $$"
-    for table, owner in _OWNER.items()]
-TRIGGERS_PG = [f"CREATE TRIGGER open_listings_{table} AFTER INSERT OR DELETE OR UPDATE OF "
-               f"{watched} ON {table} FOR EACH ROW EXECUTE FUNCTION open_listings_on_{table}()"
-               for table, watched in WATCHED.items()]
-FUNCTION_NAMES_PG = tuple(f"open_listings_on_{table}()" for table in WATCHED)
+def triggers_pg(listings: str = "open_listings") -> list[str]:
+    return [f"CREATE TRIGGER {listings}_{table} AFTER INSERT OR DELETE OR UPDATE OF "
+            f"{watched} ON {table} FOR EACH ROW EXECUTE FUNCTION {listings}_on_{table}()"
+            for table, watched in WATCHED.items()]
+
+
+def function_names_pg(listings: str = "open_listings") -> tuple[str, ...]:
+    return tuple(f"{listings}_on_{table}()" for table in WATCHED)
+
+
+TRIGGERS_SQLITE = triggers_sqlite()
 # the first page of a search, newest or best paid first, with or without a category: each
 # filtered value rides in the entry (SQLite: trailing key columns; PostgreSQL: INCLUDE), so
-# a search reads no table row until it has its page. web.queries.LISTING_INDEX_DDL must
-# stay identical (a test compares them).
+# a search reads no table row until it has its page.
 _CARRIED = "remote, credentials, states, facets, remote_states, country, currency, employer"
-INDEXES = {
-    "sqlite": (
-        f"CREATE INDEX IF NOT EXISTS ix_open_listings_newest ON open_listings "
-        f"(newest, posting_id, category, {_CARRIED}, pay)",
-        f"CREATE INDEX IF NOT EXISTS ix_open_listings_category_newest ON open_listings "
-        f"(category, newest, posting_id, {_CARRIED}, pay)",
-        f"CREATE INDEX IF NOT EXISTS ix_open_listings_pay ON open_listings "
-        f"(pay, posting_id, category, {_CARRIED}, newest)",
-        f"CREATE INDEX IF NOT EXISTS ix_open_listings_category_pay ON open_listings "
-        f"(category, pay, posting_id, {_CARRIED}, newest)",
-    ),
-    "postgresql": (
-        f"CREATE INDEX IF NOT EXISTS ix_open_listings_newest ON open_listings "
-        f"(newest, posting_id) INCLUDE (category, {_CARRIED}, pay)",
-        f"CREATE INDEX IF NOT EXISTS ix_open_listings_category_newest ON open_listings "
-        f"(category, newest, posting_id) INCLUDE ({_CARRIED}, pay)",
-        f"CREATE INDEX IF NOT EXISTS ix_open_listings_pay ON open_listings "
-        f"(pay, posting_id) INCLUDE (category, {_CARRIED}, newest)",
-        f"CREATE INDEX IF NOT EXISTS ix_open_listings_category_pay ON open_listings "
-        f"(category, pay, posting_id) INCLUDE ({_CARRIED}, newest)",
-    ),
+_INDEXED = {  # name suffix: SQLite key columns; PostgreSQL key columns, INCLUDE columns
+    "newest": (f"newest, posting_id, category, {_CARRIED}, pay",
+               f"newest, posting_id) INCLUDE (category, {_CARRIED}, pay"),
+    "category_newest": (f"category, newest, posting_id, {_CARRIED}, pay",
+                        f"category, newest, posting_id) INCLUDE ({_CARRIED}, pay"),
+    "pay": (f"pay, posting_id, category, {_CARRIED}, newest",
+            f"pay, posting_id) INCLUDE (category, {_CARRIED}, newest"),
+    "category_pay": (f"category, pay, posting_id, {_CARRIED}, newest",
+                     f"category, pay, posting_id) INCLUDE ({_CARRIED}, newest"),
 }
 
 
-def upgrade() -> None:
-    dialect = op.get_bind().dialect.name
-    op.execute(TABLE[dialect])
+def indexes(dialect: str, listings: str = "open_listings") -> list[str]:
+    return [f"CREATE INDEX IF NOT EXISTS ix_{listings}_{name} ON {listings} "
+            f"({columns[dialect == 'postgresql']})" for name, columns in _INDEXED.items()]
+
+
+def create(dialect: str, listings: str = "open_listings", status: str = "open") -> None:
+    """The table `listings` of the canonical postings of `status`, filled, indexed and
+    kept in step."""
+    op.execute(TABLE[dialect].replace("open_listings", listings))
     # filled before the triggers and indexes exist: one pass, then each index built once
-    op.execute(f"INSERT INTO open_listings ({COLUMNS}) {projection(dialect)}")
-    for sql in INDEXES[dialect]:
+    op.execute(f"INSERT INTO {listings} ({COLUMNS}) {projection(dialect, status=status)}")
+    for sql in indexes(dialect, listings):
         op.execute(sql)
     if dialect == "postgresql":
-        for sql in FUNCTIONS_PG + TRIGGERS_PG:
+        for sql in functions_pg(listings, status) + triggers_pg(listings):
             op.execute(sql)
     else:
-        for sql in TRIGGERS_SQLITE:
+        for sql in triggers_sqlite(listings, status):
             op.execute(sql)
-    op.execute("ANALYZE open_listings")
+    op.execute(f"ANALYZE {listings}")
+
+
+def drop(dialect: str, listings: str = "open_listings") -> None:
+    if dialect == "postgresql":
+        for table in WATCHED:
+            op.execute(f"DROP TRIGGER IF EXISTS {listings}_{table} ON {table}")
+        for function in function_names_pg(listings):
+            op.execute(f"DROP FUNCTION IF EXISTS {function}")
+    else:
+        for name in trigger_names_sqlite(listings):
+            op.execute(f"DROP TRIGGER IF EXISTS {name}")
+    op.execute(f"DROP TABLE IF EXISTS {listings}")
+
+
+def upgrade() -> None:
+    create(op.get_bind().dialect.name)
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        for table in WATCHED:
-            op.execute(f"DROP TRIGGER IF EXISTS open_listings_{table} ON {table}")
-        for function in FUNCTION_NAMES_PG:
-            op.execute(f"DROP FUNCTION IF EXISTS {function}")
-    else:
-        for name in TRIGGER_NAMES_SQLITE:
-            op.execute(f"DROP TRIGGER IF EXISTS {name}")
-    op.execute("DROP TABLE IF EXISTS open_listings")
+    drop(op.get_bind().dialect.name)
