@@ -26,9 +26,11 @@ from sqlalchemy import (
     CompoundSelect,
     Connection,
     Float,
+    Integer,
     Select,
     Text,
     and_,
+    any_,
     bindparam,
     case,
     cast,
@@ -42,7 +44,7 @@ from sqlalchemy import (
     tuple_,
     union_all,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Session, load_only, selectinload
 
 from pipeline.models import (
@@ -796,22 +798,34 @@ def _listing_counts(session: Session, f: Filters, d: Dialect, now: datetime
     """The counts from the listings (open ones; and closed ones when `f` includes them or
     the store keeps them, for the closed count)."""
     tables = listed_tables(f)
+    matches: dict[type[Listing], list[int]] = {}
+
+    def listed(t: type[Listing], *columns: Any, skip: str | None = None) -> Select[Any]:
+        """select_listed on `t`, with the search's words matched once per table: a dozen
+        counts each matching them again cost 5 s on PostgreSQL at 1M postings."""
+        if not f.q:
+            return select_listed(f, d, *columns, t=t, skip=skip)
+        if t not in matches:
+            matches[t] = list(session.scalars(select_listed(Filters(q=f.q), d, t.posting_id,
+                                                            t=t)))
+        return (select_listed(replace(f, q=None), d, *columns, t=t, skip=skip)
+                .where(one_of(t.posting_id, matches[t], d)))
 
     def grouped(name: str, skip: str) -> list[tuple[Any, int]]:
         """(value, postings) of column `name`, summed over the tables."""
         out: dict[Any, int] = {}
         for t in tables:
             column = getattr(t, name)
-            stmt = (select_listed(f, d, column, func.count(), t=t, skip=skip)
+            stmt = (listed(t, column, func.count(), skip=skip)
                     .where(column.is_not(None)).group_by(column))
             for value, n in session.execute(stmt):
                 out[value] = out.get(value, 0) + int(n)
         return list(out.items())
 
-    def count(t: type[Listing], g: Filters, skip: str | None = None) -> int:
-        return int(session.scalar(select_listed(g, d, func.count(), t=t, skip=skip)) or 0)
+    def count(t: type[Listing], skip: str | None = None) -> int:
+        return int(session.scalar(listed(t, func.count(), skip=skip)) or 0)
 
-    out: dict[str, Any] = {"total": sum(count(t, f) for t in tables), "skipped": []}
+    out: dict[str, Any] = {"total": sum(count(t) for t in tables), "skipped": []}
     out["category"] = _zero_filled(CATEGORIES, grouped("category", "category"))
     out["remote"] = _zero_filled(REMOTE_KINDS, grouped("remote", "remote"))
     asked = [(_unpacked(packed), n) for packed, n in grouped("credentials", "credential")]
@@ -833,16 +847,24 @@ def _listing_counts(session: Session, f: Filters, d: Dialect, now: datetime
     for t in tables:
         for skip in ("salary_min", "posted_since"):
             sums.update((name, sums[name] + n) for name, n in _sums(
-                session, select_listed(f, d, t=t, skip=skip),
+                session, listed(t, skip=skip),
                 {name: and_(*LISTING_FILTERS[skip](g, d, t))
                  for name, g in _windows(f, now).items() if name.startswith(skip)}))
     _split_sums(out, sums)
-    opened = count(OpenListing, f, "include_closed")
-    closed = count(ClosedListing, f, "include_closed") if d.closed_listings else int(
+    opened = count(OpenListing, "include_closed")
+    closed = count(ClosedListing, "include_closed") if d.closed_listings else int(
         session.scalar(select_postings(replace(f, include_closed=True), d, func.count())
                        .where(Posting.status == "closed")) or 0)
     out["status"] = [("open", opened), ("closed", closed)]
     return out
+
+
+def one_of(column: Any, ids: list[int], d: Dialect) -> ColumnElement[bool]:
+    """`column` is one of `ids` (any number of them: one bound array, or JSON on SQLite)."""
+    if d.name == "postgresql":
+        return column == any_(literal(ids, ARRAY(Integer)))
+    listed = func.json_each(json.dumps(ids)).table_valued("value")
+    return column.in_(select(listed.c.value))
 
 
 def _split_sums(out: dict[str, Any], sums: dict[str, int]) -> None:
