@@ -727,15 +727,22 @@ def list_postings(session: Session, f: Filters, d: Dialect, *, sort: str = "newe
 
     page: Select[Any] | CompoundSelect
     if use_listings(f, d, sort):
-        # each listing table's ids in its sort index's order, the tables merged (open and
-        # closed: SQLite merges the two ordered scans, PostgreSQL a Merge Append)
+        # each listing table's page, walked down its sort index; with closed postings the
+        # two pages (open and closed) are merged: each its own query with its own LIMIT, as
+        # PostgreSQL would otherwise sort every match of both rather than walk them
         sides = []
         for t in listed_tables(f):
-            key = (t.pay if sort == "salary" else t.newest).expression
-            side = select_listed(f, d, t.posting_id.label("id"), key.label("sort_key"), t=t)
-            sides.append(ids_from(side, key, t.posting_id.expression))
-        merged = sides[0] if len(sides) == 1 else union_all(*sides)
-        page = merged.order_by(desc("sort_key"), desc("id")).limit(limit + 1)
+            key, posting_id = (t.pay if sort == "salary" else t.newest).expression, \
+                t.posting_id.expression
+            sides.append(ids_from(select_listed(f, d, posting_id.label("id"),
+                                                key.label("sort_key"), t=t), key, posting_id)
+                         .order_by(key.desc(), posting_id.desc()).limit(limit + 1))
+        if len(sides) == 1:
+            page = sides[0]
+        else:
+            pages = [side.subquery() for side in sides]
+            page = (union_all(*(select(p.c.id, p.c.sort_key) for p in pages))
+                    .order_by(desc("sort_key"), desc("id")).limit(limit + 1))
     else:
         key, posting_id = sort_key(sort), Posting.id.expression
         page = (ids_from(select_postings(f, d, posting_id), key, posting_id)
