@@ -6,6 +6,7 @@ by the real pipeline."""
 from __future__ import annotations
 
 import shutil
+import threading
 import uuid
 import warnings
 from collections.abc import Iterator
@@ -103,6 +104,43 @@ def test_answers_are_keyed_on_the_whole_query(tmp_path: Path) -> None:
             assert got.content == uncached.get("/api/postings", params=params).content, params
         # every query of the second round, and the first page asked before the first
         assert cached.app.state.cache.hits == len(queries) + 1  # type: ignore[attr-defined]
+
+
+def test_counts_are_counted_by_one_request_at_a_time(tmp_path: Path) -> None:
+    """While one request counts a search anew, the others are served its last counts
+    (while at most STALE_COUNTS_S old; older, they wait for the new ones); with no count
+    in progress the next request counts the store as it is now."""
+    from web.api import counts_key
+    from web.cache import STALE_COUNTS_S
+    from web.params import FilterParams
+
+    url = f"sqlite:///{tmp_path / 'jobs.db'}"
+    build_store(url, part_of_board())
+    with make_client(url, cache_entries=64) as cached, make_client(url) as uncached:
+        cache = cached.app.state.cache  # type: ignore[attr-defined]
+        before = cached.get("/api/facets").json()
+        build_store(url)  # a crawl of the whole board: more postings to count
+        now = uncached.get("/api/facets").json()
+        assert now["total"] > before["total"]
+        counting = cache.counting(counts_key(FilterParams()))
+        counting.acquire()  # as another request counting this search would
+        try:
+            assert cached.get("/api/facets").json() == before
+            assert cached.get("/").status_code == 200  # the page shows those counts too
+            assert cache.stale == 2
+            started = cache.clock()
+            cache.clock = lambda: started + STALE_COUNTS_S + 1  # too old to serve now
+            got: dict[str, Any] = {}
+            waiting = threading.Thread(
+                target=lambda: got.update(cached.get("/api/facets").json()))
+            waiting.start()
+            waiting.join(1.0)
+            assert waiting.is_alive() and not got  # waits for the count in progress
+        finally:
+            counting.release()
+        waiting.join(60)
+        assert got == now and cache.stale == 2
+        assert cached.get("/api/facets").json() == now  # counted once, then cached
 
 
 def test_no_cache_when_turned_off(tmp_path_factory: pytest.TempPathFactory,

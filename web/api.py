@@ -55,21 +55,24 @@ def dialect_of(store: Store) -> queries.Dialect:
                            closed_listings=store.closed_listings)
 
 
+def counts_key(params: FilterParams) -> tuple[Any, ...]:
+    """The answer cache's key of a search's counts."""
+    return ("facets", tuple(params.query_items()))
+
+
 def facet_counts(request: Request, store: Store, session: Session, params: FilterParams,
                  now: datetime) -> dict[str, Any]:
-    """The counts of a search (queries.facet_counts), kept in the answer cache until the
-    store changes: the browse page shows them on every view, and at 1M postings those of
-    a broad search take a second. The caller must not change the answer."""
+    """The counts of a search (queries.facet_counts), kept in the answer cache and counted
+    anew by one request at a time (ResponseCache.counted): the browse page shows them on
+    every view, and at 1M postings those of a broad search take a second or two. The
+    caller must not change the answer."""
+    def count() -> dict[str, Any]:
+        return queries.facet_counts(session, params.filters(now), dialect_of(store), now)
+
     cache: ResponseCache | None = request.app.state.cache
-    key = ("facets", tuple(params.query_items()))
-    if cache is not None:
-        version = store.version()  # before the queries: see ResponseCache.put
-        counts: dict[str, Any] | None = cache.get(key, version)
-        if counts is not None:
-            return counts
-    counts = queries.facet_counts(session, params.filters(now), dialect_of(store), now)
-    if cache is not None:
-        cache.put(key, version, counts)
+    if cache is None:
+        return count()
+    counts: dict[str, Any] = cache.counted(counts_key(params), store.version(), count)
     return counts
 
 

@@ -7,6 +7,11 @@ from) and stamped with the store's version (`Store.version`), which changes with
 commit the pipeline makes: an entry of an older version is never served, so what a crawl,
 a retag or a close writes shows up on the very next request. MAX_AGE bounds how far a
 relative date may drift.
+
+Counts are the exception (`counted`): at 1M postings those of a broad search take a second
+or two, and a crawl commits every few seconds. One request per search counts anew while
+the others are served the last counts, so the counts of a busy site lag a crawl by about
+one count's time (never more than STALE_COUNTS_S) instead of every request counting.
 """
 
 from __future__ import annotations
@@ -14,11 +19,12 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from typing import Any
 
 DEFAULT_ENTRIES = 2048
 MAX_AGE_S = 30.0
+STALE_COUNTS_S = 60.0
 ENV = "HCJOBS_WEB_CACHE"
 """Entries to keep (0: no cache); default DEFAULT_ENTRIES."""
 
@@ -28,19 +34,22 @@ class ResponseCache:
     of one process. An answer is anything computed from the query and the store (a JSON
     body, a dict of counts); whoever gets it must not change it."""
 
-    def __init__(self, entries: int = DEFAULT_ENTRIES, max_age: float = MAX_AGE_S) -> None:
+    def __init__(self, entries: int = DEFAULT_ENTRIES, max_age: float = MAX_AGE_S,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.entries = entries
         self.max_age = max_age
-        self.hits = self.misses = 0
+        self.clock = clock
+        self.hits = self.misses = self.stale = 0
         self._data: OrderedDict[Hashable, tuple[Hashable, float, Any]] = OrderedDict()
         self._lock = threading.Lock()
+        self._counting: dict[Hashable, threading.Lock] = {}
 
     def get(self, key: Hashable, version: Hashable) -> Any:
         """The answer stored for `key` at store version `version`, if still fresh."""
         with self._lock:
             found = self._data.get(key)
             if found is None or found[0] != version \
-                    or time.monotonic() - found[1] > self.max_age:
+                    or self.clock() - found[1] > self.max_age:
                 self.misses += 1
                 return None
             self._data.move_to_end(key)
@@ -51,7 +60,43 @@ class ResponseCache:
         """Keep `answer` for `key`, computed at store version `version` (read before the
         queries ran: a commit in between only makes the answer newer than its stamp)."""
         with self._lock:
-            self._data[key] = (version, time.monotonic(), answer)
+            self._data[key] = (version, self.clock(), answer)
             self._data.move_to_end(key)
             while len(self._data) > self.entries:
                 self._data.popitem(last=False)
+
+    def counted(self, key: Hashable, version: Hashable, count: Callable[[], Any],
+                stale: float = STALE_COUNTS_S) -> Any:
+        """The answer for `key` at store version `version`, from the cache or from
+        `count()`, one caller per key counting at a time: while one counts, the others get
+        the last answer of an older version if it is at most `stale` seconds old (else
+        they wait for the count)."""
+        found = self.get(key, version)
+        if found is not None:
+            return found
+        counting = self.counting(key)
+        if not counting.acquire(blocking=False):
+            with self._lock:
+                last = self._data.get(key)
+            if last is not None and self.clock() - last[1] <= stale:
+                self.stale += 1
+                return last[2]
+            counting.acquire()
+        try:
+            found = self.get(key, version)  # counted while this caller waited
+            if found is None:
+                found = count()
+                self.put(key, version, found)
+            return found
+        finally:
+            counting.release()
+
+    def counting(self, key: Hashable) -> threading.Lock:
+        """The lock a caller of `counted` holds while it counts `key`."""
+        with self._lock:
+            lock = self._counting.get(key)
+            if lock is None:
+                if len(self._counting) >= self.entries:  # forget the idle ones
+                    self._counting = {k: v for k, v in self._counting.items() if v.locked()}
+                lock = self._counting[key] = threading.Lock()
+            return lock
