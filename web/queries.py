@@ -780,10 +780,11 @@ def get_posting(session: Session, posting_id: int, *, facets: bool = True) -> Po
 # Each dimension is counted under every filter but its own, so selecting "remote" still
 # shows how many hybrid jobs there are (what a checkbox would add), while the other
 # dimensions narrow to the selection; and each value counts what choosing it would list
-# (a state: the postings located there, by any of their places). Open postings are counted
-# on open_listings: one GROUP BY per dimension over its narrow rows, a packed list grouped
-# whole (there are far fewer distinct lists than postings) and split here. A search with
-# closed postings, and a store without open_listings, count on postings and their tags.
+# (a state: the postings located there, by any of their places). They are counted on the
+# listings (open_listings, and closed_listings for closed postings and the closed count):
+# one GROUP BY per dimension over their narrow rows, a packed list grouped whole (there
+# are far fewer distinct lists than postings) and split here. A store without listings
+# (before migration 0007) counts on postings and their tags.
 
 def facet_counts(session: Session, f: Filters, d: Dialect, now: datetime) -> dict[str, Any]:
     """Counts per filter value for the search `f`."""
