@@ -63,15 +63,16 @@ def counts_key(params: FilterParams) -> tuple[Any, ...]:
 def facet_counts(request: Request, store: Store, session: Session, params: FilterParams,
                  now: datetime) -> dict[str, Any]:
     """The counts of a search (queries.facet_counts), kept in the answer cache and counted
-    anew by one request at a time (ResponseCache.counted): the browse page shows them on
-    every view, and at 1M postings those of a broad search take a second or two. The
-    caller must not change the answer."""
+    anew in the background after a change (ResponseCache.counted): the browse page shows
+    them on every view, and at 1M postings those of a broad search take a second or two.
+    The caller must not change the answer."""
     def count() -> dict[str, Any]:
-        return queries.facet_counts(session, params.filters(now), dialect_of(store), now)
+        with store.session() as own:  # its own: it may run after the request is done
+            return queries.facet_counts(own, params.filters(now), dialect_of(store), now)
 
     cache: ResponseCache | None = request.app.state.cache
     if cache is None:
-        return count()
+        return queries.facet_counts(session, params.filters(now), dialect_of(store), now)
     counts: dict[str, Any] = cache.counted(counts_key(params), store.version(), count)
     return counts
 

@@ -9,13 +9,15 @@ a retag or a close writes shows up on the very next request. MAX_AGE bounds how 
 relative date may drift.
 
 Counts are the exception (`counted`): at 1M postings those of a broad search take a second
-or two, and a crawl commits every few seconds. One request per search counts anew while
-the others are served the last counts, so the counts of a busy site lag a crawl by about
-one count's time (never more than STALE_COUNTS_S) instead of every request counting.
+or two, and a crawl commits every few seconds. After a change, requests are served the
+last counts while a background thread counts anew, one count per search at a time: the
+counts lag the store by about one count's time (never more than STALE_COUNTS_S), no
+request waits for them but the first of a search, and a crowd never counts twice.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -26,6 +28,7 @@ DEFAULT_ENTRIES = 2048
 MAX_AGE_S = 30.0
 STALE_COUNTS_S = 60.0
 ENV = "HCJOBS_WEB_CACHE"
+log = logging.getLogger("hcjobs.web")
 """Entries to keep (0: no cache); default DEFAULT_ENTRIES."""
 
 
@@ -68,26 +71,39 @@ class ResponseCache:
     def counted(self, key: Hashable, version: Hashable, count: Callable[[], Any],
                 stale: float = STALE_COUNTS_S) -> Any:
         """The answer for `key` at store version `version`, from the cache or from
-        `count()`, one caller per key counting at a time: while one counts, the others get
-        the last answer of an older version if it is at most `stale` seconds old (else
-        they wait for the count)."""
+        `count()`, one count per key at a time.
+
+        Without an answer of this version, a caller gets the last answer of an older one
+        if it is at most `stale` seconds old, and the first such caller has it counted anew
+        in a background thread (so `count` must open its own session); without one, it
+        counts itself, or waits for the count in progress."""
         found = self.get(key, version)
         if found is not None:
             return found
         counting = self.counting(key)
-        if not counting.acquire(blocking=False):
-            with self._lock:
-                last = self._data.get(key)
-            if last is not None and self.clock() - last[1] <= stale:
-                self.stale += 1
-                return last[2]
-            counting.acquire()
-        try:
+        with self._lock:
+            last = self._data.get(key)
+        if last is not None and self.clock() - last[1] <= stale:
+            self.stale += 1
+            if counting.acquire(blocking=False):
+                threading.Thread(target=self._recount, args=(key, version, count, counting),
+                                 name="hcjobs-recount", daemon=True).start()
+            return last[2]
+        with counting:
             found = self.get(key, version)  # counted while this caller waited
             if found is None:
                 found = count()
                 self.put(key, version, found)
             return found
+
+    def _recount(self, key: Hashable, version: Hashable, count: Callable[[], Any],
+                 counting: threading.Lock) -> None:
+        """Count `key` anew, then let the next count in (`counting` is held on entry)."""
+        try:
+            if self.get(key, version) is None:
+                self.put(key, version, count())
+        except Exception:  # the last answer stays; the next caller tries again
+            log.exception("counting %r anew failed", key)
         finally:
             counting.release()
 
