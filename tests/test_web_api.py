@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, delete, insert, select, text
+from sqlalchemy import create_engine, delete, insert, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import selectinload
 
@@ -462,6 +462,7 @@ COUNTED_SEARCHES: list[dict[str, Any]] = [
     {"include_closed": "true", "category": "administration", "salary_min": 40000},
     {"q": "coding", "facet": ["audit", "inpatient"]},
     {"open_to": "MI", "posted_since": "30d", "employer": "riverbend health"},
+    {"credential": ["CPC", "CCS"], "credential_match": "all", "include_closed": "true"},
 ]
 
 
@@ -481,6 +482,37 @@ def test_store_before_closed_listings(client: TestClient, rows: list[Row],
     served_as(monkeypatch, closed_listings=False)
     assert_counts_agree(client, rows, search)
     assert fetch_all(client, search) == oracle(rows, search)
+
+
+def test_counts_of_a_search_without_words_ignore_it(client: TestClient) -> None:
+    """q with nothing to look for searches nothing (as the list does)."""
+    assert client.get("/api/facets", params={"q": "!!! ?"}).json() == \
+        client.get("/api/facets").json()
+
+
+def test_employers_written_in_any_case_and_alphabet(tmp_path_factory: pytest.TempPathFactory,
+                                                    tables: str) -> None:
+    """An employer the counts offer lists exactly its postings, whatever case its name is
+    written in, accented capitals included (SQLite folds ASCII letters only: the filter
+    and the counts must fold alike)."""
+    url = demo_store(tmp_path_factory)
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        ids = list(conn.execute(select(Posting.id).where(
+            Posting.status == "open", Posting.duplicate_of.is_(None)).limit(4)).scalars())
+        for posting_id, name in zip(ids, ["ÉCOLE Health", "ÉCOLE Health", "École Health",
+                                          "école HEALTH"], strict=True):
+            conn.execute(update(Posting).where(Posting.id == posting_id)
+                         .values(company=name))
+    engine.dispose()
+    with make_client(url) as c:
+        offered = {v["value"]: v["count"] for v in c.get("/api/facets").json()["employer"]}
+        spelled = [name for name in offered if name.lower().endswith("cole health")]
+        assert spelled
+        for name in spelled:
+            listed = fetch_all(c, {"employer": name})
+            assert len(listed) == offered[name] and set(listed) <= set(ids), name
+        assert sum(offered[name] for name in spelled) == 4
 
 
 def test_state_counts_read_every_place(client: TestClient, rows: list[Row]) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import shutil
 import threading
+import time
 import uuid
 import warnings
 from collections.abc import Iterator
@@ -70,7 +71,7 @@ def counts_settled(cache: Any) -> None:
 
     for search in COUNTED:
         params = FilterParams.model_validate({k: [v] for k, v in search.items()})
-        with cache.counting(counts_key(params)):
+        with cache.counting(counts_key(params)) as counting, counting:
             pass
 
 
@@ -133,13 +134,14 @@ def test_counts_are_counted_anew_once_at_a_time(tmp_path: Path) -> None:
 
     url = f"sqlite:///{tmp_path / 'jobs.db'}"
     build_store(url, part_of_board())
-    with make_client(url, cache_entries=64) as cached, make_client(url) as uncached:
+    with make_client(url, cache_entries=64) as cached, make_client(url) as uncached, \
+            cached.app.state.cache.counting(  # type: ignore[attr-defined]
+                counts_key(FilterParams())) as counting:
         cache = cached.app.state.cache  # type: ignore[attr-defined]
         before = cached.get("/api/facets").json()
         build_store(url)  # a crawl of the whole board: more postings to count
         now = uncached.get("/api/facets").json()
         assert now["total"] > before["total"]
-        counting = cache.counting(counts_key(FilterParams()))
         assert cached.get("/api/facets").json() == before and cache.stale == 1
         assert cached.get("/").status_code == 200  # the last or the new counts
         with counting:  # the one background count
@@ -183,3 +185,76 @@ def test_no_cache_when_turned_off(tmp_path_factory: pytest.TempPathFactory,
     monkeypatch.setenv("HCJOBS_WEB_CACHE", "5")
     assert create_app(url).state.cache.entries == 5
     shutil.rmtree(Path(url.removeprefix("sqlite:///")).parent, ignore_errors=True)
+
+
+def test_a_failed_count_fails_its_waiters_instead_of_running_again() -> None:
+    """Callers waiting for a count that fails get CountsUnavailable at once; each does not
+    run the count again in turn (a search past the query timeout would hold the last
+    caller for as many timeouts as callers)."""
+    from web.cache import CountsUnavailable, ResponseCache
+
+    cache = ResponseCache(8)
+    started, release = threading.Event(), threading.Event()
+    runs: list[bool] = []
+
+    def failing(apart: bool) -> Any:
+        runs.append(apart)
+        started.set()
+        release.wait(10)
+        raise TimeoutError("too long")
+
+    errors: list[BaseException] = []
+
+    def ask() -> None:
+        try:
+            cache.counted("k", 1, failing)
+        except BaseException as exc:  # collected for the assertions
+            errors.append(exc)
+
+    first = threading.Thread(target=ask)
+    first.start()
+    assert started.wait(10)
+    waiters = [threading.Thread(target=ask) for _ in range(3)]
+    for waiter in waiters:
+        waiter.start()
+    release.set()
+    for thread in (first, *waiters):
+        thread.join(10)
+    assert runs == [False]  # counted once, by the first caller, on its own connection
+    assert [type(e) for e in errors].count(TimeoutError) == 1
+    assert [type(e) for e in errors].count(CountsUnavailable) == 3
+    with cache.counting("k") as lock:
+        assert not lock.locked()
+    assert cache.counted("k", 1, lambda apart: {"total": 1}) == {"total": 1}  # tried again
+
+
+def test_counting_locks_are_released_and_forgotten(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No lock stays held when a background thread cannot start, and a key's lock is
+    forgotten once nobody holds it (however many searches were counted)."""
+    from web.cache import ResponseCache
+
+    cache = ResponseCache(8)
+    assert cache.counted("k", 1, lambda apart: "one") == "one"
+    monkeypatch.setattr(threading.Thread, "start", lambda self: (_ for _ in ()).throw(
+        RuntimeError("can't start new thread")))
+    assert cache.counted("k", 2, lambda apart: "two") == "one"  # the last answer, no thread
+    with cache.counting("k") as lock:
+        assert not lock.locked()
+    monkeypatch.undo()
+    recounted = threading.Event()
+
+    def recount(apart: bool) -> str:
+        assert apart  # in the background: on a connection of its own
+        recounted.set()
+        return "two"
+
+    assert cache.counted("k", 2, recount) == "one"
+    assert recounted.wait(10)
+    for _ in range(100):
+        if cache.get("k", 2) == "two":
+            break
+        time.sleep(0.05)
+    assert cache.get("k", 2) == "two"
+    for n in range(50):
+        cache.counted(("search", n), 1, lambda apart, n=n: n)
+    assert not cache._counting  # the locks of idle keys are gone

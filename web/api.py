@@ -66,13 +66,15 @@ def facet_counts(request: Request, store: Store, session: Session, params: Filte
     anew in the background after a change (ResponseCache.counted): the browse page shows
     them on every view, and at 1M postings those of a broad search take a second or two.
     The caller must not change the answer."""
-    def count() -> dict[str, Any]:
-        with store.session() as own:  # its own: it may run after the request is done
+    def count(apart: bool) -> dict[str, Any]:
+        if not apart:
+            return queries.facet_counts(session, params.filters(now), dialect_of(store), now)
+        with store.session() as own:  # in the background, after the request is done
             return queries.facet_counts(own, params.filters(now), dialect_of(store), now)
 
     cache: ResponseCache | None = request.app.state.cache
     if cache is None:
-        return queries.facet_counts(session, params.filters(now), dialect_of(store), now)
+        return count(False)
     counts: dict[str, Any] = cache.counted(counts_key(params), store.version(), count)
     return counts
 

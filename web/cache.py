@@ -21,15 +21,26 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
 from typing import Any
+
+from web.db import StoreUnavailable
 
 DEFAULT_ENTRIES = 2048
 MAX_AGE_S = 30.0
 STALE_COUNTS_S = 60.0
+RECOUNTS = 2
+"""Background counts at once (each holds a database connection)."""
+WAIT_S = 60.0
+"""How long a caller waits for the count in progress before CountsUnavailable."""
 ENV = "HCJOBS_WEB_CACHE"
 log = logging.getLogger("hcjobs.web")
 """Entries to keep (0: no cache); default DEFAULT_ENTRIES."""
+
+
+class CountsUnavailable(StoreUnavailable):
+    """The counts of a search could not be had in time (HTTP 503, as the store's)."""
 
 
 class ResponseCache:
@@ -45,7 +56,9 @@ class ResponseCache:
         self.hits = self.misses = self.stale = 0
         self._data: OrderedDict[Hashable, tuple[Hashable, float, Any]] = OrderedDict()
         self._lock = threading.Lock()
-        self._counting: dict[Hashable, threading.Lock] = {}
+        self._counting: dict[Hashable, list[Any]] = {}  # key -> [lock, holders]
+        self._failed: dict[Hashable, tuple[float, str]] = {}
+        self._recounts = threading.Semaphore(RECOUNTS)
 
     def get(self, key: Hashable, version: Hashable) -> Any:
         """The answer stored for `key` at store version `version`, if still fresh."""
@@ -68,51 +81,104 @@ class ResponseCache:
             while len(self._data) > self.entries:
                 self._data.popitem(last=False)
 
-    def counted(self, key: Hashable, version: Hashable, count: Callable[[], Any],
+    def counted(self, key: Hashable, version: Hashable, count: Callable[[bool], Any],
                 stale: float = STALE_COUNTS_S) -> Any:
-        """The answer for `key` at store version `version`, from the cache or from
-        `count()`, one count per key at a time.
+        """The answer for `key` at store version `version`, from the cache or from `count`,
+        one count per key at a time.
 
         Without an answer of this version, a caller gets the last answer of an older one
         if it is at most `stale` seconds old, and the first such caller has it counted anew
-        in a background thread (so `count` must open its own session); without one, it
-        counts itself, or waits for the count in progress."""
+        in a background thread (at most RECOUNTS at once: `count(True)`, which must open
+        its own connection). Without one, it counts itself (`count(False)`: with the
+        connection it already holds), or waits for the count in progress: at most WAIT_S,
+        and a count that failed while it waited fails it too (CountsUnavailable), rather
+        than being tried again by each waiting caller in turn."""
         found = self.get(key, version)
         if found is not None:
             return found
-        counting = self.counting(key)
         with self._lock:
             last = self._data.get(key)
-        if last is not None and self.clock() - last[1] <= stale:
-            self.stale += 1
-            if counting.acquire(blocking=False):
-                threading.Thread(target=self._recount, args=(key, version, count, counting),
-                                 name="hcjobs-recount", daemon=True).start()
-            return last[2]
-        with counting:
-            found = self.get(key, version)  # counted while this caller waited
-            if found is None:
-                found = count()
+        with self.counting(key) as counting:
+            if last is not None and self.clock() - last[1] <= stale:
+                self.stale += 1
+                self._recount_apart(key, version, count, counting)
+                return last[2]
+            waiting_since = self.clock()
+            if not counting.acquire(timeout=WAIT_S):
+                raise CountsUnavailable("these counts are still being computed; try again")
+            try:
+                found = self.get(key, version)  # counted while this caller waited
+                if found is not None:
+                    return found
+                failed = self._failed.get(key)
+                if failed is not None and failed[0] >= waiting_since:
+                    raise CountsUnavailable(f"counting this search failed ({failed[1]}); "
+                                            "try again or narrow the search")
+                try:
+                    found = count(False)
+                except Exception as exc:
+                    if len(self._failed) >= self.entries:
+                        self._failed.clear()
+                    self._failed[key] = (self.clock(), type(exc).__name__)
+                    raise
+                self._failed.pop(key, None)
                 self.put(key, version, found)
-            return found
+                return found
+            finally:
+                counting.release()
 
-    def _recount(self, key: Hashable, version: Hashable, count: Callable[[], Any],
-                 counting: threading.Lock) -> None:
-        """Count `key` anew, then let the next count in (`counting` is held on entry)."""
-        try:
-            if self.get(key, version) is None:
-                self.put(key, version, count())
-        except Exception:  # the last answer stays; the next caller tries again
-            log.exception("counting %r anew failed", key)
-        finally:
+    def _recount_apart(self, key: Hashable, version: Hashable, count: Callable[[bool], Any],
+                       counting: threading.Lock) -> None:
+        """Count `key` anew in a background thread, unless it is being counted or RECOUNTS
+        threads are busy (the next caller tries again)."""
+        if not counting.acquire(blocking=False):
+            return
+        if not self._recounts.acquire(blocking=False):
             counting.release()
+            return
+        self._claim(key)  # the thread's own hold on the key's lock, given back when done
 
-    def counting(self, key: Hashable) -> threading.Lock:
-        """The lock a caller of `counted` holds while it counts `key`."""
+        def done() -> None:
+            counting.release()
+            self._recounts.release()
+            self._unclaim(key)
+
+        def recount() -> None:
+            try:
+                if self.get(key, version) is None:
+                    self.put(key, version, count(True))
+            except Exception:  # the last answer stays; the next caller tries again
+                log.exception("counting %r anew failed", key)
+            finally:
+                done()
+
+        try:
+            threading.Thread(target=recount, name="hcjobs-recount", daemon=True).start()
+        except RuntimeError:  # no thread to be had: leave it to the next caller
+            done()
+
+    @contextmanager
+    def counting(self, key: Hashable) -> Iterator[threading.Lock]:
+        """The lock held while `key` is counted, kept for as long as the block runs (a
+        key's lock lives while anyone holds on to it, then is forgotten)."""
+        lock = self._claim(key)
+        try:
+            yield lock
+        finally:
+            self._unclaim(key)
+
+    def _claim(self, key: Hashable) -> threading.Lock:
         with self._lock:
-            lock = self._counting.get(key)
-            if lock is None:
-                if len(self._counting) >= self.entries:  # forget the idle ones
-                    self._counting = {k: v for k, v in self._counting.items() if v.locked()}
-                lock = self._counting[key] = threading.Lock()
+            entry = self._counting.get(key)
+            if entry is None:
+                entry = self._counting[key] = [threading.Lock(), 0]
+            entry[1] += 1
+            lock: threading.Lock = entry[0]
             return lock
+
+    def _unclaim(self, key: Hashable) -> None:
+        with self._lock:
+            entry = self._counting[key]
+            entry[1] -= 1
+            if entry[1] == 0:
+                del self._counting[key]

@@ -57,7 +57,7 @@ from pipeline.models import (
     Tag,
 )
 from web.db import StoreUnavailable
-from web.search import fts_hits, search_condition
+from web.search import fts_hits, search_condition, terms
 from web.vocab import (
     CATEGORIES,
     FACETS,
@@ -344,7 +344,9 @@ def after_tag(condition: Condition, f: Filters, d: Dialect) -> Condition:
 
 
 def _employer(f: Filters, d: Dialect) -> list[Condition]:
-    return [func.lower(Posting.company) == f.employer.lower()] if f.employer else []
+    """Case-insensitive as the database folds case (SQLite: ASCII letters only), both sides
+    alike, so that a name the counts offer always lists its postings."""
+    return [func.lower(Posting.company) == func.lower(f.employer)] if f.employer else []
 
 
 def _facet(f: Filters, d: Dialect) -> list[Condition]:
@@ -463,7 +465,7 @@ def _l_state(f: Filters, d: Dialect, t: type[Listing]) -> list[Condition]:
 
 
 def _l_employer(f: Filters, d: Dialect, t: type[Listing]) -> list[Condition]:
-    return [t.employer == f.employer.lower()] if f.employer else []
+    return [t.employer == func.lower(f.employer)] if f.employer else []
 
 
 def _l_facet(f: Filters, d: Dialect, t: type[Listing]) -> list[Condition]:
@@ -811,7 +813,7 @@ def _listing_counts(session: Session, f: Filters, d: Dialect, now: datetime
     def listed(t: type[Listing], *columns: Any, skip: str | None = None) -> Select[Any]:
         """select_listed on `t`, with the search's words matched once per table: a dozen
         counts each matching them again cost 5 s on PostgreSQL at 1M postings."""
-        if not f.q:
+        if not (f.q and terms(f.q)):  # no words to look for: no search
             return select_listed(f, d, *columns, t=t, skip=skip)
         if t not in matches:
             matches[t] = list(session.scalars(select_listed(Filters(q=f.q), d, t.posting_id,
@@ -842,8 +844,7 @@ def _listing_counts(session: Session, f: Filters, d: Dialect, now: datetime
           if not f.requirement or how == f.requirement}, n) for parts, n in asked),
         TOP_CREDENTIALS)
     out["requirement"] = _zero_filled(REQUIREMENTS, list(_tally(
-        ({how for code, how in (part.split(":", 1) for part in parts)
-          if not f.credential or code in f.credential}, n) for parts, n in asked).items()))
+        (_requirements(parts, f), n) for parts, n in asked).items()))
     out["state"] = _most(_tally(
         (_unpacked(packed) & STATES.keys(), n) for packed, n in grouped("states", "state")),
         TOP_STATES)
@@ -881,6 +882,16 @@ def _split_sums(out: dict[str, Any], sums: dict[str, int]) -> None:
     for name, n in sums.items():
         dimension, value = name.split(" ", 1)
         out.setdefault(dimension, []).append((value, n))
+
+
+def _requirements(parts: set[str], f: Filters) -> set[str]:
+    """The requirements under which a posting asking `parts` ("CPC:required", ...) is
+    listed by `f`'s credential filter (as `_l_credential`): any of its codes so asked, or
+    every one of them with credential_match="all"; any credential without codes."""
+    if not f.credential:
+        return {part.split(":", 1)[1] for part in parts}
+    met = (all if f.credential_match == "all" else any)
+    return {how for how in REQUIREMENTS if met(f"{code}:{how}" in parts for code in f.credential)}
 
 
 def _unpacked(packed: str) -> set[str]:
@@ -933,13 +944,8 @@ def _posting_counts(session: Session, f: Filters, d: Dialect, now: datetime
     if f.requirement:
         stmt = stmt.where(CredentialTag.requirement == f.requirement)
     out["credential"] = [(str(c), int(n)) for c, n in session.execute(stmt)]
-    stmt = (select_postings(f, d, CredentialTag.requirement, distinct, skip="credential")
-            .join(CredentialTag, CredentialTag.tag_id == Tag.id)
-            .group_by(CredentialTag.requirement))
-    if f.credential:
-        stmt = stmt.where(CredentialTag.code.in_(f.credential))
-    out["requirement"] = _zero_filled(REQUIREMENTS,
-                                      [(str(r), int(n)) for r, n in session.execute(stmt)])
+    out["requirement"] = [(how, int(session.scalar(select_postings(
+        replace(f, requirement=how), d, func.count())) or 0)) for how in REQUIREMENTS]
     locations = cast(Posting.locations, Text)  # JSON as written (PostgreSQL cannot group json)
     places = (select_postings(f, d, Posting.state, locations, func.count(), skip="state")
               .group_by(Posting.state, locations))

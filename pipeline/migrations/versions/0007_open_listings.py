@@ -17,7 +17,8 @@ facet_tags recompute a posting's row (or drop it: closed, duplicate, deleted) wh
 value it holds changes, whichever code path wrote it. Nothing in Python writes it.
 PostgreSQL runs one function per table; SQLite repeats the statements in each trigger.
 Like the FTS5 triggers of 0004, a later batch_alter_table("postings") on SQLite drops
-these triggers: such a migration must create them again (`TRIGGERS_SQLITE`).
+these triggers: such a migration must create them again (`triggers_sqlite()`, and
+`triggers_sqlite("closed_listings", "closed")` for those of 0008).
 
 Migration 0008 keeps closed_listings, the closed canonical postings, the same way: the
 builders below take the table and the status it holds.
@@ -178,8 +179,6 @@ def triggers_pg(listings: str = "open_listings") -> list[str]:
 def function_names_pg(listings: str = "open_listings") -> tuple[str, ...]:
     return tuple(f"{listings}_on_{table}()" for table in WATCHED)
 
-
-TRIGGERS_SQLITE = triggers_sqlite()
 # the first page of a search, newest or best paid first, with or without a category: each
 # filtered value rides in the entry (SQLite: trailing key columns; PostgreSQL: INCLUDE), so
 # a search reads no table row until it has its page.
