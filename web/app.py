@@ -62,7 +62,8 @@ class LazyStore:
         if self._store is None:
             with self._lock:
                 if self._store is None:
-                    self._store = open_readonly(self.db_url)
+                    self._store = open_readonly(
+                        self.db_url, connections=worker_threads() + cache.RECOUNTS)
         return self._store
 
     def dispose(self) -> None:

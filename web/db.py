@@ -89,20 +89,23 @@ def _sqlite_deadline(dbapi_conn: Any) -> None:
     dbapi_conn.set_progress_handler(lambda: int(time.monotonic() > deadline), 100_000)
 
 
-def readonly_engine(db: str | None = None) -> Engine:
-    """An engine that can only read the store `db` (same URL rules as the pipeline)."""
+def readonly_engine(db: str | None = None, connections: int = 8) -> Engine:
+    """An engine that can only read the store `db` (same URL rules as the pipeline), with
+    `connections` pooled (and as many again when busy): one per request thread and
+    background count, so none waits for another's."""
     url = readonly_url(db)
     if url.get_backend_name() == "sqlite":
         path, _ = _sqlite_file(url)
         if not path.exists():
             raise StoreUnavailable(f"no store at {path}: run `hcjobs demo` or `hcjobs crawl`")
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 5},
-                               pool_size=8, max_overflow=8)
+                               pool_size=connections, max_overflow=connections)
         event.listen(engine, "connect", _sqlite_readonly)
         return engine
     options = ("-c default_transaction_read_only=on "
                f"-c statement_timeout={int(QUERY_TIMEOUT_S * 1000)} {PG_READ_SETTINGS}")
-    return create_engine(url, pool_pre_ping=True, pool_size=8, max_overflow=8,
+    return create_engine(url, pool_pre_ping=True, pool_size=connections,
+                         max_overflow=connections,
                          connect_args={"options": options})
 
 
@@ -179,10 +182,10 @@ class Store:
                 session.rollback()
 
 
-def open_readonly(db: str | None = None) -> Store:
+def open_readonly(db: str | None = None, connections: int = 8) -> Store:
     """Connect read-only and look up what the schema offers; StoreUnavailable when the store
     has no tables yet."""
-    engine = readonly_engine(db)
+    engine = readonly_engine(db, connections)
     try:
         names = set(inspect(engine).get_table_names())
     except Exception as exc:  # unreadable file, refused connection
