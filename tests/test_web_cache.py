@@ -258,3 +258,40 @@ def test_counting_locks_are_released_and_forgotten(monkeypatch: pytest.MonkeyPat
     for n in range(50):
         cache.counted(("search", n), 1, lambda apart, n=n: n)
     assert not cache._counting  # the locks of idle keys are gone
+
+
+def test_the_browse_page_shows_jobs_before_slow_counts(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Counts the page does not have within COUNTS_WAIT_S are left out (every filter still
+    offered, without numbers) and counted on in the background for the next view; the
+    jobs are listed at once."""
+    from web import queries
+    from web.api import counts_key
+    from web.params import FilterParams
+
+    url = f"sqlite:///{tmp_path / 'jobs.db'}"
+    build_store(url, part_of_board())
+    counted = queries.facet_counts
+    gate = threading.Event()
+
+    def slow_counts(*args: Any, **kwargs: Any) -> Any:
+        gate.wait(30)  # a count that takes as long as the test likes
+        return counted(*args, **kwargs)
+
+    monkeypatch.setattr(queries, "facet_counts", slow_counts)
+    search = {"category": "coding"}
+    with make_client(url, cache_entries=64) as cached:
+        began = time.monotonic()
+        page = cached.get("/", params=search)
+        assert page.status_code == 200 and time.monotonic() - began < 10
+        assert "Still counting" in page.text and '<h2 id="results-heading">Jobs</h2>' in page.text
+        assert page.text.count('class="posting"') > 0  # the jobs themselves
+        assert 'value="WY"' in page.text and 'value="CPC"' in page.text  # filters offered
+        gate.set()
+        key = counts_key(FilterParams.model_validate({"category": ["coding"]}))
+        with cached.app.state.cache.counting(key) as counting, counting:  # type: ignore[attr-defined]
+            pass  # the background count is done
+        page = cached.get("/", params=search)
+        assert "Still counting" not in page.text
+        total = cached.get("/api/facets", params=search).json()["total"]
+        assert f'<h2 id="results-heading">{total} jobs</h2>' in page.text

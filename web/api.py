@@ -61,11 +61,12 @@ def counts_key(params: FilterParams) -> tuple[Any, ...]:
 
 
 def facet_counts(request: Request, store: Store, session: Session, params: FilterParams,
-                 now: datetime) -> dict[str, Any]:
+                 now: datetime, wait: float | None = None) -> dict[str, Any] | None:
     """The counts of a search (queries.facet_counts), kept in the answer cache and counted
     anew in the background after a change (ResponseCache.counted): the browse page shows
     them on every view, and at 1M postings those of a broad search take a second or two.
-    The caller must not change the answer."""
+    With `wait` (and the cache), counts not ready within `wait` seconds are None (they
+    go on in the background). The caller must not change the answer."""
     def count(apart: bool) -> dict[str, Any]:
         if not apart:
             return queries.facet_counts(session, params.filters(now), dialect_of(store), now)
@@ -75,7 +76,8 @@ def facet_counts(request: Request, store: Store, session: Session, params: Filte
     cache: ResponseCache | None = request.app.state.cache
     if cache is None:
         return count(False)
-    counts: dict[str, Any] = cache.counted(counts_key(params), store.version(), count)
+    counts: dict[str, Any] | None = cache.counted(counts_key(params), store.version(), count,
+                                                  wait=wait)
     return counts
 
 
@@ -166,6 +168,7 @@ def api_facets(request: Request, params: Annotated[FilterParams, Query()], store
                session: SessionDep) -> dict[str, Any]:
     """How many postings each filter value would give, under the current search."""
     counts = facet_counts(request, store, session, params, now_of(request))
+    assert counts is not None  # no `wait`: always counted
     return {k: v if k in ("total", "skipped") else [{"value": a, "count": n} for a, n in v]
             for k, v in counts.items()}
 

@@ -82,7 +82,7 @@ class ResponseCache:
                 self._data.popitem(last=False)
 
     def counted(self, key: Hashable, version: Hashable, count: Callable[[bool], Any],
-                stale: float = STALE_COUNTS_S) -> Any:
+                stale: float = STALE_COUNTS_S, wait: float | None = None) -> Any:
         """The answer for `key` at store version `version`, from the cache or from `count`,
         one count per key at a time.
 
@@ -92,7 +92,9 @@ class ResponseCache:
         its own connection). Without one, it counts itself (`count(False)`: with the
         connection it already holds), or waits for the count in progress: at most WAIT_S,
         and a count that failed while it waited fails it too (CountsUnavailable), rather
-        than being tried again by each waiting caller in turn."""
+        than being tried again by each waiting caller in turn. With `wait`, a caller that
+        would count or wait has the count run in the background instead and waits at most
+        `wait` seconds for it: None when it is not done by then."""
         found = self.get(key, version)
         if found is not None:
             return found
@@ -103,6 +105,12 @@ class ResponseCache:
                 self.stale += 1
                 self._recount_apart(key, version, count, counting)
                 return last[2]
+            if wait is not None:
+                self._recount_apart(key, version, count, counting)
+                if not counting.acquire(timeout=wait):
+                    return None
+                counting.release()
+                return self.get(key, version)
             waiting_since = self.clock()
             if not counting.acquire(timeout=WAIT_S):
                 raise CountsUnavailable("these counts are still being computed; try again")
@@ -130,7 +138,8 @@ class ResponseCache:
     def _recount_apart(self, key: Hashable, version: Hashable, count: Callable[[bool], Any],
                        counting: threading.Lock) -> None:
         """Count `key` anew in a background thread, unless it is being counted or RECOUNTS
-        threads are busy (the next caller tries again)."""
+        threads are busy (the next caller tries again). The thread holds `counting` until
+        it is done."""
         if not counting.acquire(blocking=False):
             return
         if not self._recounts.acquire(blocking=False):

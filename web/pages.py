@@ -27,9 +27,11 @@ from web.api import (
     search_title,
 )
 from web.params import PageParams
+from web.schemas import FacetCounts
 from web.vocab import (
     CATEGORY_LABELS,
     CREDENTIAL_NAMES,
+    CREDENTIALS,
     FACET_LABELS,
     FACETS,
     POSTED_WINDOWS,
@@ -40,6 +42,13 @@ from web.vocab import (
 
 router = APIRouter()
 _HTML = {"text/html": {"schema": {"type": "string"}}}
+COUNTS_WAIT_S = 0.5
+"""How long the browse page waits for counts it does not have yet (a broad search at 1M
+postings takes a second or two): past that it shows the jobs without the numbers, which
+are counted on in the background for the next view."""
+# the counts of a page shown before they are ready: every dimension empty
+UNCOUNTED: dict[str, Any] = {**{name: [] for name in FacetCounts.model_fields},
+                             "total": None, "skipped": []}
 PAGE_ERRORS: dict[int | str, dict[str, Any]] = {
     422: {"description": "a parameter is not valid: the page says which", "content": _HTML},
     503: {"description": "the store is not available yet", "content": _HTML},
@@ -106,7 +115,7 @@ def browse(request: Request, params: Annotated[PageParams, Query()], store: Stor
                                      limit=params.limit)
     except queries.CursorError as exc:
         raise cursor_error(exc, params.cursor) from exc
-    counts = facet_counts(request, store, session, params, now)
+    counts = facet_counts(request, store, session, params, now, wait=COUNTS_WAIT_S)
     items = params.query_items()
     order = [("sort", params.sort)] if params.sort != "newest" else []
     size = [("limit", str(params.limit))] if params.limit != queries.DEFAULT_LIMIT else []
@@ -116,8 +125,12 @@ def browse(request: Request, params: Annotated[PageParams, Query()], store: Stor
         "params": params,
         "results": [{**present.summary_of(p), "page": links_of(p.id)["page"]}
                     for p in page.postings],
-        "counts": {k: v if k in ("total", "skipped") else dict(v) for k, v in counts.items()},
-        "credential_options": _credential_options(counts["credential"], params.credential),
+        "counted": counts is not None,
+        "counts": {k: v if k in ("total", "skipped") else dict(v)
+                   for k, v in (counts or UNCOUNTED).items()},
+        "credential_options": _credential_options(
+            counts["credential"] if counts else [(code, None) for code in CREDENTIALS],
+            params.credential),
         "feed_url": _url(str(request.url_for("postings_feed")), items),
         "api_url": _url(str(request.url_for("api_postings")), items + order + size),
         "next_url": _url(browse_url, items + order + size + [("cursor", page.next_cursor)])
@@ -130,13 +143,16 @@ def browse(request: Request, params: Annotated[PageParams, Query()], store: Stor
     return templates.TemplateResponse(request, "browse.html", context)
 
 
-def _credential_options(counted: list[tuple[str, int]], selected: list[str]
-                        ) -> list[tuple[str, int]]:
-    """Credentials to offer: the most asked ones in this search plus any already chosen."""
+def _credential_options(counted: list[tuple[str, int | None]], selected: list[str]
+                        ) -> list[tuple[str, int | None]]:
+    """Credentials to offer: the most asked ones in this search plus any already chosen
+    (uncounted: the first of the vocabulary, in its order)."""
     shown = dict(counted[:16])
     for code in selected:
         shown.setdefault(code, dict(counted).get(code, 0))
-    return sorted(shown.items(), key=lambda kv: (-kv[1], kv[0]))
+    if any(n is None for n in shown.values()):
+        return list(shown.items())
+    return sorted(shown.items(), key=lambda kv: (-(kv[1] or 0), kv[0]))
 
 
 @router.get("/postings/{posting_id}", response_class=HTMLResponse, name="posting_page",
