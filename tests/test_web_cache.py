@@ -295,3 +295,27 @@ def test_the_browse_page_shows_jobs_before_slow_counts(tmp_path: Path,
         assert "Still counting" not in page.text
         total = cached.get("/api/facets", params=search).json()["total"]
         assert f'<h2 id="results-heading">{total} jobs</h2>' in page.text
+
+
+def test_a_change_during_a_background_count_is_counted_after_it() -> None:
+    """A count asked for a newer store version while an older one runs in the background
+    runs once that one is done, before anyone may take the key's lock: counts do not stay
+    behind the store until some later request."""
+    from web.cache import ResponseCache
+
+    cache = ResponseCache(8)
+    assert cache.counted("k", 1, lambda apart: "v1") == "v1"
+    running, release = threading.Event(), threading.Event()
+
+    def second(apart: bool) -> str:
+        running.set()
+        release.wait(10)
+        return "v2"
+
+    assert cache.counted("k", 2, second) == "v1"  # served the last, counted behind
+    assert running.wait(10)
+    assert cache.counted("k", 3, lambda apart: "v3") == "v1"  # asked while v2 runs
+    release.set()
+    with cache.counting("k") as counting, counting:
+        pass  # both counts done
+    assert cache.get("k", 2) is None and cache.get("k", 3) == "v3"

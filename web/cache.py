@@ -10,14 +10,16 @@ relative date may drift.
 
 Counts are the exception (`counted`): at 1M postings those of a broad search take a second
 or two, and a crawl commits every few seconds. After a change, requests are served the
-last counts while a background thread counts anew, one count per search at a time: the
-counts lag the store by about one count's time (never more than STALE_COUNTS_S), no
-request waits for them but the first of a search, and a crowd never counts twice.
+last counts while background workers count anew, one count per search at a time: the
+counts lag the store by about one count's time (never more than STALE_COUNTS_S), only the
+first request of a search waits for them (the browse page not for long), and a crowd
+never counts the same search twice at once.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from collections import OrderedDict
@@ -32,6 +34,8 @@ MAX_AGE_S = 30.0
 STALE_COUNTS_S = 60.0
 RECOUNTS = 2
 """Background counts at once (each holds a database connection)."""
+RECOUNT_QUEUE = 256
+"""Counts waiting for a background worker, at most."""
 WAIT_S = 60.0
 """How long a caller waits for the count in progress before CountsUnavailable."""
 ENV = "HCJOBS_WEB_CACHE"
@@ -58,7 +62,10 @@ class ResponseCache:
         self._lock = threading.Lock()
         self._counting: dict[Hashable, list[Any]] = {}  # key -> [lock, holders]
         self._failed: dict[Hashable, tuple[float, str]] = {}
-        self._recounts = threading.Semaphore(RECOUNTS)
+        self._jobs: queue.Queue[Callable[[], None]] = queue.Queue(maxsize=RECOUNT_QUEUE)
+        self._workers: list[threading.Thread] = []
+        # keys counted in the background -> the newer (version, count) asked meanwhile
+        self._recounting: dict[Hashable, tuple[Hashable, Callable[[bool], Any]] | None] = {}
 
     def get(self, key: Hashable, version: Hashable) -> Any:
         """The answer stored for `key` at store version `version`, if still fresh."""
@@ -88,8 +95,8 @@ class ResponseCache:
 
         Without an answer of this version, a caller gets the last answer of an older one
         if it is at most `stale` seconds old, and the first such caller has it counted anew
-        in a background thread (at most RECOUNTS at once: `count(True)`, which must open
-        its own connection). Without one, it counts itself (`count(False)`: with the
+        by a background worker (RECOUNTS of them: `count(True)`, which must open its
+        own connection). Without one, it counts itself (`count(False)`: with the
         connection it already holds), or waits for the count in progress: at most WAIT_S,
         and a count that failed while it waited fails it too (CountsUnavailable), rather
         than being tried again by each waiting caller in turn. With `wait`, a caller that
@@ -137,34 +144,69 @@ class ResponseCache:
 
     def _recount_apart(self, key: Hashable, version: Hashable, count: Callable[[bool], Any],
                        counting: threading.Lock) -> None:
-        """Count `key` anew in a background thread, unless it is being counted or RECOUNTS
-        threads are busy (the next caller tries again). The thread holds `counting` until
-        it is done."""
+        """Have `key` counted anew at `version` by the background workers. When it is being
+        counted already (or waits to be), at an older version, the count runs again once
+        that one is done (for the newest version asked). `counting` is held from now until
+        the last of these counts is done; when RECOUNT_QUEUE counts wait already, nothing
+        is counted (the next caller tries again)."""
         if not counting.acquire(blocking=False):
+            with self._lock:
+                if key in self._recounting:
+                    self._recounting[key] = (version, count)
             return
-        if not self._recounts.acquire(blocking=False):
-            counting.release()
-            return
-        self._claim(key)  # the thread's own hold on the key's lock, given back when done
+        with self._lock:
+            self._recounting[key] = None
+        self._claim(key)  # the jobs' own hold on the key's lock, given back when done
+        if not self._submit(self._recount_job(key, version, count, counting)):
+            self._recounted(key, counting)
 
-        def done() -> None:
-            counting.release()
-            self._recounts.release()
-            self._unclaim(key)
-
+    def _recount_job(self, key: Hashable, version: Hashable, count: Callable[[bool], Any],
+                     counting: threading.Lock) -> Callable[[], None]:
         def recount() -> None:
             try:
                 if self.get(key, version) is None:
                     self.put(key, version, count(True))
             except Exception:  # the last answer stays; the next caller tries again
                 log.exception("counting %r anew failed", key)
-            finally:
-                done()
+            with self._lock:
+                again = self._recounting.get(key)
+                self._recounting[key] = None
+            if again is not None and again[0] != version and self._submit(
+                    self._recount_job(key, again[0], again[1], counting)):
+                return  # the lock stays held for the next count
+            self._recounted(key, counting)
 
+        return recount
+
+    def _recounted(self, key: Hashable, counting: threading.Lock) -> None:
+        with self._lock:
+            self._recounting.pop(key, None)
+        counting.release()
+        self._unclaim(key)
+
+    def _submit(self, job: Callable[[], None]) -> bool:
+        """Queue `job` for the RECOUNTS background workers (started on first use, daemon
+        threads: a shutdown does not wait for counts); False when the queue is full or no
+        worker could be started."""
+        with self._lock:
+            try:
+                while len(self._workers) < RECOUNTS:
+                    worker = threading.Thread(target=self._work, name="hcjobs-recount",
+                                              daemon=True)
+                    worker.start()
+                    self._workers.append(worker)
+            except RuntimeError:  # no thread to be had
+                if not self._workers:
+                    return False
         try:
-            threading.Thread(target=recount, name="hcjobs-recount", daemon=True).start()
-        except RuntimeError:  # no thread to be had: leave it to the next caller
-            done()
+            self._jobs.put_nowait(job)
+        except queue.Full:
+            return False
+        return True
+
+    def _work(self) -> None:
+        while True:
+            self._jobs.get()()
 
     @contextmanager
     def counting(self, key: Hashable) -> Iterator[threading.Lock]:
