@@ -319,3 +319,47 @@ def test_a_change_during_a_background_count_is_counted_after_it() -> None:
     with cache.counting("k") as counting, counting:
         pass  # both counts done
     assert cache.get("k", 2) is None and cache.get("k", 3) == "v3"
+
+
+def test_a_failed_background_count_fails_its_waiters_and_frees_the_workers() -> None:
+    """A background count that fails (even with a BaseException) gives the key's lock back,
+    fails the callers that waited for it instead of having them count again, and leaves
+    the workers counting other searches."""
+    from web.cache import STALE_COUNTS_S, CountsUnavailable, ResponseCache
+
+    now = [0.0]
+    cache = ResponseCache(8, max_age=1e9, clock=lambda: now[0])
+    assert cache.counted("k", 1, lambda apart: "v1") == "v1"
+    running, release = threading.Event(), threading.Event()
+    runs: list[bool] = []
+
+    def failing(apart: bool) -> str:
+        runs.append(apart)
+        running.set()
+        release.wait(10)
+        raise KeyboardInterrupt  # not an Exception: nothing may stay held
+
+    assert cache.counted("k", 2, failing) == "v1"  # served the last, counted behind
+    assert running.wait(10)
+    now[0] = STALE_COUNTS_S + 1  # "v1" too old to serve: callers wait for the count
+    errors: list[BaseException] = []
+
+    def ask() -> None:
+        try:
+            cache.counted("k", 2, failing)
+        except BaseException as exc:  # collected for the assertions
+            errors.append(exc)
+
+    waiters = [threading.Thread(target=ask) for _ in range(2)]
+    for waiter in waiters:
+        waiter.start()
+    time.sleep(0.2)
+    release.set()
+    for waiter in waiters:
+        waiter.join(10)
+    assert runs == [True] and [type(e) for e in errors] == [CountsUnavailable] * 2
+    assert cache.counted("other", 1, lambda apart: "fine") == "fine"
+    assert cache.counted("other", 2, lambda apart: "again") == "fine"  # recounted behind
+    with cache.counting("other") as counting, counting:
+        pass
+    assert cache.get("other", 2) == "again"  # the workers still count

@@ -132,9 +132,7 @@ class ResponseCache:
                 try:
                     found = count(False)
                 except Exception as exc:
-                    if len(self._failed) >= self.entries:
-                        self._failed.clear()
-                    self._failed[key] = (self.clock(), type(exc).__name__)
+                    self._failure(key, exc)
                     raise
                 self._failed.pop(key, None)
                 self.put(key, version, found)
@@ -144,51 +142,65 @@ class ResponseCache:
 
     def _recount_apart(self, key: Hashable, version: Hashable, count: Callable[[bool], Any],
                        counting: threading.Lock) -> None:
-        """Have `key` counted anew at `version` by the background workers. When it is being
-        counted already (or waits to be), at an older version, the count runs again once
-        that one is done (for the newest version asked). `counting` is held from now until
-        the last of these counts is done; when RECOUNT_QUEUE counts wait already, nothing
-        is counted (the next caller tries again)."""
-        if not counting.acquire(blocking=False):
-            with self._lock:
-                if key in self._recounting:
-                    self._recounting[key] = (version, count)
-            return
-        with self._lock:
+        """Have `key` counted anew at `version` by the background workers. When the workers
+        count it already (or it waits to be), the count runs again once that one is done,
+        for the version asked last. `counting` is held from now until the last of these
+        counts is done; when RECOUNT_QUEUE counts wait already, or a caller counts it
+        itself, nothing is queued (the next caller tries again)."""
+        with self._lock:  # asking again and a chain's end (`_chain_done`) exclude each other
+            if key in self._recounting:
+                self._recounting[key] = (version, count)
+                return
+            if not counting.acquire(blocking=False):
+                return
             self._recounting[key] = None
-        self._claim(key)  # the jobs' own hold on the key's lock, given back when done
+        self._claim(key)  # the chain's own hold on the key's lock, given back when done
         if not self._submit(self._recount_job(key, version, count, counting)):
-            self._recounted(key, counting)
+            self._chain_done(key, counting)
 
     def _recount_job(self, key: Hashable, version: Hashable, count: Callable[[bool], Any],
                      counting: threading.Lock) -> Callable[[], None]:
         def recount() -> None:
+            again = None
             try:
                 if self.get(key, version) is None:
                     self.put(key, version, count(True))
-            except Exception:  # the last answer stays; the next caller tries again
+            except BaseException as exc:  # the last answer stays; waiters fail (counted)
+                self._failure(key, exc)
                 log.exception("counting %r anew failed", key)
-            with self._lock:
-                again = self._recounting.get(key)
-                self._recounting[key] = None
-            if again is not None and again[0] != version and self._submit(
-                    self._recount_job(key, again[0], again[1], counting)):
-                return  # the lock stays held for the next count
-            self._recounted(key, counting)
+            finally:
+                with self._lock:
+                    again = self._recounting.get(key)
+                    if again is not None and again[0] != version:
+                        self._recounting[key] = None  # the chain goes on: the lock stays held
+                    else:
+                        again = None
+                if again is None or not self._submit(
+                        self._recount_job(key, again[0], again[1], counting)):
+                    self._chain_done(key, counting)
 
         return recount
 
-    def _recounted(self, key: Hashable, counting: threading.Lock) -> None:
+    def _chain_done(self, key: Hashable, counting: threading.Lock) -> None:
+        """No more background counts of `key`: give its lock back."""
         with self._lock:
             self._recounting.pop(key, None)
-        counting.release()
+            counting.release()
         self._unclaim(key)
 
+    def _failure(self, key: Hashable, exc: BaseException) -> None:
+        """Remember that counting `key` failed, for the callers waiting for it."""
+        with self._lock:
+            if len(self._failed) >= self.entries:
+                self._failed.clear()
+            self._failed[key] = (self.clock(), type(exc).__name__)
+
     def _submit(self, job: Callable[[], None]) -> bool:
-        """Queue `job` for the RECOUNTS background workers (started on first use, daemon
+        """Queue `job` for the RECOUNTS background workers (started when needed, daemon
         threads: a shutdown does not wait for counts); False when the queue is full or no
         worker could be started."""
         with self._lock:
+            self._workers = [w for w in self._workers if w.is_alive()]
             try:
                 while len(self._workers) < RECOUNTS:
                     worker = threading.Thread(target=self._work, name="hcjobs-recount",
@@ -206,7 +218,11 @@ class ResponseCache:
 
     def _work(self) -> None:
         while True:
-            self._jobs.get()()
+            job = self._jobs.get()
+            try:
+                job()
+            except BaseException:  # a job gives its lock back itself; the worker goes on
+                log.exception("a background count failed")
 
     @contextmanager
     def counting(self, key: Hashable) -> Iterator[threading.Lock]:
