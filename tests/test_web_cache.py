@@ -187,6 +187,40 @@ def test_no_cache_when_turned_off(tmp_path_factory: pytest.TempPathFactory,
     shutil.rmtree(Path(url.removeprefix("sqlite:///")).parent, ignore_errors=True)
 
 
+class HeldCount:
+    """A count that says when it starts, runs until released, then raises `error`; it
+    records each run (True: in the background)."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+        self.started, self.release = threading.Event(), threading.Event()
+        self.runs: list[bool] = []
+
+    def __call__(self, apart: bool) -> Any:
+        self.runs.append(apart)
+        self.started.set()
+        self.release.wait(10)
+        raise self.error
+
+
+def asking(cache: Any, key: str, version: int, count: Any, callers: int
+           ) -> tuple[list[threading.Thread], list[BaseException]]:
+    """`callers` threads asking `cache` for the counts of `key`, started; what they raise
+    is collected."""
+    errors: list[BaseException] = []
+
+    def ask() -> None:
+        try:
+            cache.counted(key, version, count)
+        except BaseException as exc:  # collected for the assertions
+            errors.append(exc)
+
+    threads = [threading.Thread(target=ask) for _ in range(callers)]
+    for thread in threads:
+        thread.start()
+    return threads, errors
+
+
 def test_a_failed_count_fails_its_waiters_instead_of_running_again() -> None:
     """Callers waiting for a count that fails get CountsUnavailable at once; each does not
     run the count again in turn (a search past the query timeout would hold the last
@@ -194,33 +228,16 @@ def test_a_failed_count_fails_its_waiters_instead_of_running_again() -> None:
     from web.cache import CountsUnavailable, ResponseCache
 
     cache = ResponseCache(8)
-    started, release = threading.Event(), threading.Event()
-    runs: list[bool] = []
-
-    def failing(apart: bool) -> Any:
-        runs.append(apart)
-        started.set()
-        release.wait(10)
-        raise TimeoutError("too long")
-
-    errors: list[BaseException] = []
-
-    def ask() -> None:
-        try:
-            cache.counted("k", 1, failing)
-        except BaseException as exc:  # collected for the assertions
-            errors.append(exc)
-
-    first = threading.Thread(target=ask)
-    first.start()
-    assert started.wait(10)
-    waiters = [threading.Thread(target=ask) for _ in range(3)]
-    for waiter in waiters:
-        waiter.start()
-    release.set()
-    for thread in (first, *waiters):
+    failing = HeldCount(TimeoutError("too long"))
+    first, errors = asking(cache, "k", 1, failing, 1)
+    assert failing.started.wait(10)
+    waiters, waited = asking(cache, "k", 1, failing, 3)
+    time.sleep(0.2)  # the waiters reach the lock before the count fails
+    failing.release.set()
+    for thread in (*first, *waiters):
         thread.join(10)
-    assert runs == [False]  # counted once, by the first caller, on its own connection
+    errors += waited
+    assert failing.runs == [False]  # counted once, by the first caller, on its connection
     assert [type(e) for e in errors].count(TimeoutError) == 1
     assert [type(e) for e in errors].count(CountsUnavailable) == 3
     with cache.counting("k") as lock:
@@ -330,34 +347,16 @@ def test_a_failed_background_count_fails_its_waiters_and_frees_the_workers() -> 
     now = [0.0]
     cache = ResponseCache(8, max_age=1e9, clock=lambda: now[0])
     assert cache.counted("k", 1, lambda apart: "v1") == "v1"
-    running, release = threading.Event(), threading.Event()
-    runs: list[bool] = []
-
-    def failing(apart: bool) -> str:
-        runs.append(apart)
-        running.set()
-        release.wait(10)
-        raise KeyboardInterrupt  # not an Exception: nothing may stay held
-
+    failing = HeldCount(KeyboardInterrupt())  # not an Exception: nothing may stay held
     assert cache.counted("k", 2, failing) == "v1"  # served the last, counted behind
-    assert running.wait(10)
+    assert failing.started.wait(10)
     now[0] = STALE_COUNTS_S + 1  # "v1" too old to serve: callers wait for the count
-    errors: list[BaseException] = []
-
-    def ask() -> None:
-        try:
-            cache.counted("k", 2, failing)
-        except BaseException as exc:  # collected for the assertions
-            errors.append(exc)
-
-    waiters = [threading.Thread(target=ask) for _ in range(2)]
-    for waiter in waiters:
-        waiter.start()
+    waiters, errors = asking(cache, "k", 2, failing, 2)
     time.sleep(0.2)
-    release.set()
+    failing.release.set()
     for waiter in waiters:
         waiter.join(10)
-    assert runs == [True] and [type(e) for e in errors] == [CountsUnavailable] * 2
+    assert failing.runs == [True] and [type(e) for e in errors] == [CountsUnavailable] * 2
     assert cache.counted("other", 1, lambda apart: "fine") == "fine"
     assert cache.counted("other", 2, lambda apart: "again") == "fine"  # recounted behind
     with cache.counting("other") as counting, counting:
