@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode, urlsplit
@@ -68,10 +69,9 @@ def facet_counts(request: Request, store: Store, session: Session, params: Filte
     With `wait` (and the cache), counts not ready within `wait` seconds are None (they
     go on in the background). The caller must not change the answer."""
     def count(apart: bool) -> dict[str, Any]:
-        if not apart:
-            return queries.facet_counts(session, params.filters(now), dialect_of(store), now)
-        with store.session() as own:  # in the background, after the request is done
-            return queries.facet_counts(own, params.filters(now), dialect_of(store), now)
+        # apart: in the background, after the request is done, on a session of its own
+        with store.session() if apart else nullcontext(session) as counting:
+            return queries.facet_counts(counting, params.filters(now), dialect_of(store), now)
 
     cache: ResponseCache | None = request.app.state.cache
     if cache is None:
