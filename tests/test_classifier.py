@@ -338,6 +338,19 @@ def test_fast_path_never_changes_a_tag(monkeypatch: pytest.MonkeyPatch) -> None:
     assert _all_tags(postings) == fast
 
 
+def test_sentences_given_by_the_caller_give_the_same_tags() -> None:
+    """A Doc made from sentences the caller split (each indexed on its own) tags like one
+    that splits the text itself (indexed line by line)."""
+    for p in _postings():
+        body, title = p["text"] or "", p["title"] or ""
+        split = sentences(body)
+        assert extract_credentials(body, title, split) == extract_credentials(body, title)
+        assert classify_remote(body, title, split=split) == classify_remote(body, title)
+        for name in ("coding", "administration", "other"):
+            assert extract_facets(body, title, name, split) == \
+                extract_facets(body, title, name)
+
+
 def test_word_memory_forgets_without_changing_a_tag(monkeypatch: pytest.MonkeyPatch) -> None:
     """The words learnt across postings are bounded: forgetting them midway changes nothing."""
     postings = _postings()[:40]
