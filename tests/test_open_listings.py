@@ -157,3 +157,24 @@ def test_downgrade_and_upgrade_again(store: Engine, revision: str) -> None:
     migrate(store)
     assert min(before) not in assert_in_step(store) and min(before) in closed_ids(store)
     store.dispose()
+
+
+def _listing_indexes(engine: Engine) -> set[str]:
+    sql = ("SELECT name FROM sqlite_master WHERE type = 'index'" if engine.dialect.name
+           == "sqlite" else "SELECT indexname FROM pg_indexes")
+    with engine.connect() as conn:
+        return {n for n in conn.execute(text(sql)).scalars() if "_listings_" in n}
+
+
+def test_category_remote_indexes_go_and_come_back(store: Engine) -> None:
+    """0009 indexes both listing tables by (category, remote) for either sort; down to 0008
+    drops only those, up adds them again."""
+    added = {f"ix_{t}_category_remote_{k}" for t in ("open_listings", "closed_listings")
+             for k in ("newest", "pay")}
+    before = _listing_indexes(store)
+    assert added <= before
+    migrate(store, "0008")
+    assert _listing_indexes(store) == before - added
+    migrate(store)
+    assert _listing_indexes(store) == before
+    store.dispose()

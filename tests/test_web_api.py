@@ -850,6 +850,14 @@ def test_first_pages_read_the_listings_alone(tmp_path_factory: pytest.TempPathFa
                  "COVERING INDEX ix_open_listings_category_newest (category=?)"),
                 (Filters(category=("coding",), facet=("audit",)), "salary",
                  "COVERING INDEX ix_open_listings_category_pay (category=?)"),
+                # the typical search: one category, one remote value (0009's indexes)
+                (Filters(category=("coding",), remote=("remote",), state="OH",
+                         credential=("CPC",)), "newest",
+                 "COVERING INDEX ix_open_listings_category_remote_newest "
+                 "(category=? AND remote=?)"),
+                (Filters(category=("administration",), remote=("hybrid",)), "salary",
+                 "COVERING INDEX ix_open_listings_category_remote_pay "
+                 "(category=? AND remote=?)"),
                 (Filters(open_to="OH", credential=("CPC",), requirement="required"), "newest",
                  "COVERING INDEX ix_open_listings_newest"),
                 (Filters(state="MI", salary_min=50000), "salary",

@@ -195,9 +195,13 @@ _INDEXED = {  # name suffix: SQLite key columns; PostgreSQL key columns, INCLUDE
 }
 
 
-def indexes(dialect: str, listings: str = "open_listings") -> list[str]:
+def indexes(dialect: str, listings: str = "open_listings",
+            indexed: dict[str, tuple[str, str]] | None = None) -> list[str]:
+    """CREATE INDEX statements of `indexed` (as _INDEXED, which is the default) on
+    `listings` (later migrations add theirs with this builder)."""
     return [f"CREATE INDEX IF NOT EXISTS ix_{listings}_{name} ON {listings} "
-            f"({columns[dialect == 'postgresql']})" for name, columns in _INDEXED.items()]
+            f"({columns[dialect == 'postgresql']})"
+            for name, columns in (_INDEXED if indexed is None else indexed).items()]
 
 
 def create(dialect: str, listings: str = "open_listings", status: str = "open") -> None:
