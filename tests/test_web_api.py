@@ -758,7 +758,27 @@ def test_search_uses_fts5_and_sort_indexes_when_they_exist(tmp_path_factory: pyt
         from web import queries
         monkeypatch.setattr(queries, "WALK_MATCHES_FROM", 0)
         assert all(fetched)
-        assert [fetch_all(c, params, limit=3) for params in searches] == fetched
+        # ... each newest-first page first probed posting by posting among the first
+        # candidates; with too few candidates to fill a page, walked against every match:
+        # the same pages
+        probed: list[int] = []
+        probe = queries.probed_ids
+
+        def counted(*args: Any) -> list[int]:
+            ids = probe(*args)
+            probed.append(len(ids))
+            return ids
+
+        monkeypatch.setattr(queries, "probed_ids", counted)
+        monkeypatch.setattr(queries, "PROBE_MARGIN", 0)
+        for candidates in (queries.PROBE_CANDIDATES, 2, 0):
+            monkeypatch.setattr(queries, "PROBE_CANDIDATES", candidates)
+            probed.clear()
+            assert [fetch_all(c, params, limit=3) for params in searches] == fetched
+            if candidates > 3:
+                assert any(n == 4 for n in probed)  # full pages found by probes
+            else:
+                assert all(n < 4 for n in probed) and bool(probed) == bool(candidates)
 
 def query_plans(engine: Engine) -> list[str]:
     """SQLite's EXPLAIN QUERY PLAN of every SELECT on postings (or open_listings) `engine`

@@ -19,10 +19,13 @@ from sqlalchemy import (
     Select,
     Subquery,
     and_,
+    column,
+    exists,
     func,
     literal_column,
     or_,
     select,
+    table,
     text,
 )
 
@@ -76,15 +79,33 @@ def _fts_match(words: list[str]) -> str:
 
 
 def fts_hits(q: str, limit: int | None = None) -> Subquery | None:
-    """SQLite FTS5: the ids (column `id`) of the postings matching every word of `q` (at
-    most `limit` of them); None when `q` has no word to look for."""
+    """SQLite FTS5: the ids (column `id`) of the postings matching every word of `q`, the
+    newest (highest ids) first when `limit`: the newest `limit` of them; None when `q` has
+    no word to look for. (FTS5 reads its lists in either order: no sort.)"""
     words = terms(q)
     if not words:
         return None
     hits: Select[Any] = (
         select(literal_column("rowid").label("id")).select_from(text("postings_fts"))
         .where(literal_column("postings_fts").op("MATCH")(_fts_match(words))))
-    return (hits.limit(limit) if limit is not None else hits).subquery("fts_hits")
+    if limit is not None:
+        hits = hits.order_by(literal_column("rowid").desc()).limit(limit)
+    return hits.subquery("fts_hits")
+
+
+def fts_probe(q: str, posting_id: Any) -> ColumnElement[bool] | None:
+    """SQLite FTS5: whether the posting `posting_id` (a column of the enclosing query) matches
+    every word of `q`, looked up for that posting alone (FTS5 seeks each word's list to its
+    id). Costs tens of microseconds a posting, where testing against the matches kept in
+    memory costs collecting them all first: for words most postings hold, testing the few
+    postings a page needs is far cheaper (see queries.PROBE_CANDIDATES)."""
+    words = terms(q)
+    if not words:
+        return None
+    fts = table("postings_fts", column("rowid"))  # (a FROM that correlation understands)
+    return exists(select(literal_column("1")).select_from(fts).where(
+        literal_column("postings_fts").op("MATCH")(_fts_match(words)),
+        fts.c.rowid == posting_id))
 
 
 def search_condition(q: str, dialect: str, fts: bool, walk: bool = False,
