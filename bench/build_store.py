@@ -187,6 +187,7 @@ def build(url: str, n: int, sources: int, stats_days: int) -> None:
     from pipeline.db import bulk_load, migrate, open_store
     from pipeline.models import CredentialTag, FacetTag, Posting, Source, Tag
     from pipeline.stats import rebuild_daily_stats
+    from web.search import merge_search_index
 
     started = time.perf_counter()
     engine = open_store(url)
@@ -239,6 +240,7 @@ def build(url: str, n: int, sources: int, stats_days: int) -> None:
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.exec_driver_sql("VACUUM ANALYZE" if engine.dialect.name == "postgresql"
                              else "ANALYZE")
+    merge_search_index(engine, pages=None)  # one segment, as the crawls' merges keep it
     stats_time = time.perf_counter() - stats_start
     total = time.perf_counter() - started
     print(f"build_store ({engine.dialect.name}): {stored:,} postings, {len(tags):,} tags, "

@@ -136,7 +136,8 @@ class AfterCrawl:
 
 def after_crawl(engine: Engine, run_ids: list[int], notifiers: list[dict[str, Any]], *,
                 source: str | None = None, stopped: bool = False) -> AfterCrawl:
-    """Expire, tag, update the daily stats and check the runs, each step on its own.
+    """Expire, tag, update the daily stats, merge the search index (a bounded share: see
+    web.search.merge_search_index) and check the runs, each step on its own.
 
     One step's failure (tagging racing another run's over the same postings, say) is
     logged in one line with its reason (the traceback at DEBUG) and the later steps still
@@ -149,6 +150,7 @@ def after_crawl(engine: Engine, run_ids: list[int], notifiers: list[dict[str, An
     from pipeline.monitors import check_runs
     from pipeline.stats import update_daily_stats
     from pipeline.tagging import tag_pending
+    from web.search import merge_search_index
 
     done = AfterCrawl()
 
@@ -159,6 +161,7 @@ def after_crawl(engine: Engine, run_ids: list[int], notifiers: list[dict[str, An
         ("expiring postings", lambda: expire_postings(engine)),
         ("tagging", tag),
         ("daily stats", lambda: update_daily_stats(engine)),
+        ("search index", lambda: merge_search_index(engine)),
     ]
     steps.append(("checking runs",
                   lambda: check_runs(engine, run_ids, notifiers, stopped=stopped)))

@@ -780,6 +780,50 @@ def test_search_uses_fts5_and_sort_indexes_when_they_exist(tmp_path_factory: pyt
             else:
                 assert all(n < 4 for n in probed) and bool(probed) == bool(candidates)
 
+def test_the_search_index_merges_its_segments(tmp_path_factory: pytest.TempPathFactory
+                                              ) -> None:
+    """Each commit adds an FTS5 segment; merge_search_index merges a bounded share of them
+    per call (as after each crawl) or all (None), and no search changes."""
+    from web.search import merge_search_index
+
+    url = demo_store(tmp_path_factory)
+    engine = create_engine(url)
+    assert merge_search_index(engine) == (0, 0)  # no FTS5 table: nothing to do
+    with engine.begin() as conn:
+        for statement in SQLITE_FTS_DDL:
+            conn.execute(text(statement))
+        conn.execute(text("INSERT INTO postings_fts(postings_fts, rank) "
+                          "VALUES ('automerge', 0)"))  # segments pile up, as over crawls
+    with engine.connect() as conn:
+        ids = list(conn.execute(text("SELECT id FROM postings ORDER BY id")).scalars())
+    for i in ids[:12]:  # one segment per commit
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE postings SET title = title || ' revised' WHERE id = :i"),
+                         {"i": i})
+
+    def found() -> list[list[int]]:
+        with engine.connect() as conn:
+            return [list(conn.execute(text(
+                "SELECT rowid FROM postings_fts WHERE postings_fts MATCH :w ORDER BY rowid"),
+                {"w": w}).scalars()) for w in ("coder", "revised", "risk adjustment")]
+
+    before = found()
+    assert all(before)
+    calls = [merge_search_index(engine, pages=5)]  # bounded calls resume each other's work
+    while calls[-1][1] > 1 and len(calls) < 500:
+        calls.append(merge_search_index(engine, pages=5))
+    assert calls[0][0] > 10 and calls[-1][1] == 1 and len(calls) > 2
+    assert found() == before
+    assert merge_search_index(engine) == (1, 1)
+    for i in ids[:3]:
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE postings SET title = title || ' again' WHERE id = :i"),
+                         {"i": i})
+    assert merge_search_index(engine, pages=None) == (4, 1)  # all at once ('optimize')
+    assert found() == before
+    engine.dispose()
+
+
 def query_plans(engine: Engine) -> list[str]:
     """SQLite's EXPLAIN QUERY PLAN of every SELECT on postings (or open_listings) `engine`
     runs from now on, appended to the list returned."""

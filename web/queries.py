@@ -555,14 +555,14 @@ WALK_MATCHES_FROM = 2000
 # first looked for posting by posting (search.fts_probe) among the first this many postings
 # the other filters pass, in order (probed_ids). When that finds no full page, the search
 # walks the sort index against every match (collected in memory), as it would without
-# this: the probes then cost at most PROBE_CANDIDATES look-ups (~10 ms at 1M postings).
-# There a page of "coder" (a third of the postings) took 42 ms walked, 3.4 ms probed;
-# "remote" (half) 62 -> 3 ms.
-PROBE_CANDIDATES = 300
-PROBE_MARGIN = 2
+# this: the probes then cost at most PROBE_CANDIDATES look-ups (~15-30 us each once the
+# index is merged: search.merge_search_index). At 1M postings: "coder" (a third of the
+# postings) 47 -> 5 ms, "remote" (half) 71 -> 5 ms, "risk adjustment" (8%) 20 -> 10 ms.
+PROBE_CANDIDATES = 500
+PROBE_MARGIN = 1.5
 """Probes are tried when the words' density (common_words) promises this many pages among
-PROBE_CANDIDATES postings (a page's worth of matches, twice over, by default): at 1M
-postings "python" (3% of the newest) would waste 300 look-ups (10 ms) before walking."""
+PROBE_CANDIDATES postings: at 1M postings "python" (3% of the newest) would waste 500
+look-ups before walking."""
 
 
 def probed_ids(conn: Connection, f: Filters, key: ColumnElement[Any],
