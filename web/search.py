@@ -70,14 +70,15 @@ MERGE_PAGES = 4000
 
 
 def merge_search_index(engine: Engine, pages: int | None = MERGE_PAGES) -> tuple[int, int]:
-    """Merge the SQLite FTS5 index's segments towards one, at most `pages` pages of work
-    (None: all of it, FTS5's 'optimize'); (segments before, after). Nothing to do (0, 0)
-    on PostgreSQL or without the FTS5 table.
+    """Merge the SQLite FTS5 index's segments: those of one level together, any two of them,
+    at most `pages` pages of work (after each crawl: cheap, the big segment stays as it is
+    while the small ones each commit adds end up in a few); None: all into one, a rewrite of
+    the whole index (FTS5's 'optimize', after a bulk load). (segments before, after);
+    (0, 0) on PostgreSQL or without the FTS5 table.
 
-    Each commit that adds postings adds a segment, and FTS5 merges them only level by level:
-    a bulk load leaves a dozen. A search testing postings one by one against its words
-    (fts_probe) seeks every segment each time: at 1M postings, 12 segments made a probe of
-    two words 75 us, one segment 15 us. Work done in part is resumed by the next call."""
+    A search testing postings one by one against its words (fts_probe) seeks every segment
+    each time: at 1M postings a bulk load left 12 segments and a probe of two words took
+    75 us; with one, 15 us. FTS5's own merging waits for four segments on a level."""
     if engine.dialect.name != "sqlite":
         return 0, 0
     segments = text("SELECT count(DISTINCT segid) FROM postings_fts_idx")
@@ -86,11 +87,13 @@ def merge_search_index(engine: Engine, pages: int | None = MERGE_PAGES) -> tuple
                             ).first():
             return 0, 0
         before = int(conn.execute(segments).scalar() or 0)
-        if before > 1:
-            conn.execute(text("INSERT INTO postings_fts(postings_fts) VALUES ('optimize')")
-                         if pages is None else
-                         text("INSERT INTO postings_fts(postings_fts, rank) VALUES "
-                              "('merge', :pages)").bindparams(pages=-abs(pages)))
+        if before > 1 and pages is None:
+            conn.execute(text("INSERT INTO postings_fts(postings_fts) VALUES ('optimize')"))
+        elif before > 1 and pages is not None:
+            conn.execute(text("INSERT INTO postings_fts(postings_fts, rank) "
+                              "VALUES ('usermerge', 2)"))
+            conn.execute(text("INSERT INTO postings_fts(postings_fts, rank) VALUES "
+                              "('merge', :pages)").bindparams(pages=abs(pages)))
         after = int(conn.execute(segments).scalar() or 0)
     return before, after
 
