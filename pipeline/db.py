@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from sqlalchemy import (
@@ -26,6 +28,19 @@ from sqlalchemy.orm import Session, sessionmaker
 
 DEFAULT_URL = "sqlite:///jobs.db"
 MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def migration_module(revision: str) -> ModuleType:
+    """The migration `revision` ("0007") as a module: later migrations reuse an earlier
+    one's builders (one definition of a listing table), the tests its statements. (Alembic's
+    files are not importable by name: they start with digits.)"""
+    path = next((MIGRATIONS / "versions").glob(f"{revision}_*.py"))
+    spec = importlib.util.spec_from_file_location(f"migration_{revision}", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load migration {revision} from {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def resolve_url(db: str | None = None) -> str:

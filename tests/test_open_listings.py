@@ -4,7 +4,6 @@ on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import importlib.util
 import warnings
 from datetime import UTC, datetime
 from types import ModuleType
@@ -15,7 +14,7 @@ from sqlalchemy import delete, select, text, update
 from sqlalchemy.engine import Engine
 
 from classifier.tagger import Tagger
-from pipeline.db import MIGRATIONS, migrate, session_scope
+from pipeline.db import migrate, migration_module, session_scope
 from pipeline.demo.board import load_board
 from pipeline.models import CredentialTag, FacetTag, Posting, Tag
 from pipeline.tagging import tag_pending
@@ -30,12 +29,7 @@ PACKED = ("states", "remote_states", "credentials", "facets")
 
 
 def migration() -> ModuleType:
-    path = next((MIGRATIONS / "versions").glob("0007_*.py"))
-    spec = importlib.util.spec_from_file_location("migration_0007", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return migration_module("0007")
 
 
 def _rows(engine: Engine, sql: str) -> dict[int, dict[str, Any]]:

@@ -847,16 +847,10 @@ def query_plans(engine: Engine) -> list[str]:
 def test_migration_creates_the_indexes_the_queries_are_written_for() -> None:
     """The web's index SQL and migration 0006's are the same statements (a migration is
     frozen, so it keeps its own copy): an expression that drifts stops matching the index."""
-    import importlib.util
-
-    from pipeline.db import MIGRATIONS
+    from pipeline.db import migration_module
     from web.queries import WEB_INDEX_DDL
 
-    path = next((MIGRATIONS / "versions").glob("0006_*.py"))
-    spec = importlib.util.spec_from_file_location("migration_0006", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = migration_module("0006")
     assert {name: tuple(ddl) for name, ddl in module.INDEXES.items()} == WEB_INDEX_DDL
 
 

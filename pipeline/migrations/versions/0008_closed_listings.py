@@ -13,12 +13,11 @@ not Python, keep it in step; a later batch_alter_table("postings") on SQLite dro
 (as 0007's).
 """
 
-import importlib.util
 from collections.abc import Sequence
-from pathlib import Path
-from types import ModuleType
 
 from alembic import op
+
+from pipeline.db import migration_module
 
 revision: str = "0008"
 down_revision: str | None = "0007"
@@ -28,19 +27,9 @@ depends_on: str | Sequence[str] | None = None
 LISTINGS, STATUS = "closed_listings", "closed"
 
 
-def open_listings() -> ModuleType:
-    """Migration 0007, whose builders make this table too (one definition of a listing)."""
-    path = next(Path(__file__).parent.glob("0007_*.py"))
-    spec = importlib.util.spec_from_file_location("migration_0007", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def upgrade() -> None:
-    open_listings().create(op.get_bind().dialect.name, LISTINGS, STATUS)
+    migration_module("0007").create(op.get_bind().dialect.name, LISTINGS, STATUS)
 
 
 def downgrade() -> None:
-    open_listings().drop(op.get_bind().dialect.name, LISTINGS)
+    migration_module("0007").drop(op.get_bind().dialect.name, LISTINGS)

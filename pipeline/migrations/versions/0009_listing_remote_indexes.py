@@ -15,12 +15,11 @@ category and one remote value uses them; others keep 0007's indexes. Both listin
 get them (0008's closed_listings is searched the same way).
 """
 
-import importlib.util
 from collections.abc import Sequence
-from pathlib import Path
-from types import ModuleType
 
 from alembic import op
+
+from pipeline.db import migration_module
 
 revision: str = "0009"
 down_revision: str | None = "0008"
@@ -28,16 +27,6 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 TABLES = ("open_listings", "closed_listings")
-
-
-def listings_migration() -> ModuleType:
-    """Migration 0007, whose index builder and carried columns these indexes share."""
-    path = next(Path(__file__).parent.glob("0007_*.py"))
-    spec = importlib.util.spec_from_file_location("migration_0007", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def indexed(carried: str) -> dict[str, tuple[str, str]]:
@@ -53,7 +42,7 @@ def indexed(carried: str) -> dict[str, tuple[str, str]]:
 
 
 def upgrade() -> None:
-    m7 = listings_migration()
+    m7 = migration_module("0007")
     dialect = op.get_bind().dialect.name
     for listings in TABLES:
         for sql in m7.indexes(dialect, listings, indexed(m7._CARRIED)):
@@ -63,5 +52,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     for listings in TABLES:
-        for name in indexed(listings_migration()._CARRIED):
+        for name in indexed(migration_module("0007")._CARRIED):
             op.execute(f"DROP INDEX IF EXISTS ix_{listings}_{name}")
