@@ -34,7 +34,9 @@ def migration_module(revision: str) -> ModuleType:
     """The migration `revision` ("0007") as a module: later migrations reuse an earlier
     one's builders (one definition of a listing table), the tests its statements. (Alembic's
     files are not importable by name: they start with digits.)"""
-    path = next((MIGRATIONS / "versions").glob(f"{revision}_*.py"))
+    path = next((MIGRATIONS / "versions").glob(f"{revision}_*.py"), None)
+    if path is None:
+        raise ImportError(f"no migration {revision} in {MIGRATIONS / 'versions'}")
     spec = importlib.util.spec_from_file_location(f"migration_{revision}", path)
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot load migration {revision} from {path}")

@@ -78,20 +78,28 @@ def merge_search_index(engine: Engine, pages: int | None = MERGE_PAGES) -> tuple
 
     A search testing postings one by one against its words (fts_probe) seeks every segment
     each time: at 1M postings a bulk load left 12 segments and a probe of two words took
-    75 us; with one, 15 us. FTS5's own merging waits for four segments on a level."""
+    75 us; with one, 15 us. FTS5's own merging waits for four segments on a level.
+    ('usermerge' 2 stays in the index's settings: it governs only the 'merge' command.)"""
     if engine.dialect.name != "sqlite":
         return 0, 0
     segments = text("SELECT count(DISTINCT segid) FROM postings_fts_idx")
-    with engine.begin() as conn:
+    with engine.connect() as conn:
         if not conn.execute(text("SELECT 1 FROM sqlite_master WHERE name = 'postings_fts'")
                             ).first():
             return 0, 0
+        present = int(conn.execute(segments).scalar() or 0)
+        if present <= 1:
+            return present, present  # nothing to merge: no write lock taken
+    with engine.begin() as conn:
+        # a write first, so the transaction holds the write lock before it reads: the count
+        # and the merge see the same index whatever a concurrent crawl commits (a read first
+        # could not be upgraded to a write after such a commit: SQLITE_BUSY_SNAPSHOT)
+        conn.execute(text("INSERT INTO postings_fts(postings_fts, rank) "
+                          "VALUES ('usermerge', 2)"))
         before = int(conn.execute(segments).scalar() or 0)
         if before > 1 and pages is None:
             conn.execute(text("INSERT INTO postings_fts(postings_fts) VALUES ('optimize')"))
         elif before > 1 and pages is not None:
-            conn.execute(text("INSERT INTO postings_fts(postings_fts, rank) "
-                              "VALUES ('usermerge', 2)"))
             conn.execute(text("INSERT INTO postings_fts(postings_fts, rank) VALUES "
                               "('merge', :pages)").bindparams(pages=abs(pages)))
         after = int(conn.execute(segments).scalar() or 0)
