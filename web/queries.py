@@ -586,9 +586,9 @@ def probed_ids(conn: Connection, f: Filters, key: ColumnElement[Any],
 
 def common_words(session: Session, f: Filters, d: Dialect) -> float:
     """For a search whose words match more than WALK_MATCHES_FROM postings (SQLite FTS5
-    only), how densely they occur among the newest postings: the share of those since the
-    oldest of the newest WALK_MATCHES_FROM + 1 matches (PROBE_CANDIDATES); else 0.0.
-    Counting stops there, so this costs at most a ms or two."""
+    only), how densely they occur among the newest postings: the share of the postings since
+    the oldest of its newest WALK_MATCHES_FROM + 1 matches that match (what PROBE_MARGIN
+    weighs); else 0.0. Counting stops there, so this costs at most a ms or two."""
     if not (f.q and d.name == "sqlite" and d.fts):
         return 0.0
     hits = fts_hits(f.q, limit=WALK_MATCHES_FROM + 1)
