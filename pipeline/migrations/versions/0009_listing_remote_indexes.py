@@ -51,6 +51,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    names = indexed(migration_module("0007")._CARRIED)
     for listings in TABLES:
-        for name in indexed(migration_module("0007")._CARRIED):
+        for name in names:
             op.execute(f"DROP INDEX IF EXISTS ix_{listings}_{name}")
