@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session
 
@@ -167,19 +167,26 @@ class Store:
             self.data_version.close()
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        """A session for one request; it only reads, so it never commits."""
-        with Session(self.engine) as session:
+    def connection(self) -> Iterator[Connection]:
+        """A Core connection for one request; it only reads, so it never commits. (What
+        the busiest route uses: a Session around it costs a tenth of a listing's time.)"""
+        with self.engine.connect() as conn:
             dbapi = None
             if self.dialect == "sqlite":
-                dbapi = session.connection().connection.dbapi_connection
+                dbapi = conn.connection.dbapi_connection
                 _sqlite_deadline(dbapi)
             try:
-                yield session
+                yield conn
             finally:
                 if dbapi is not None:
                     dbapi.set_progress_handler(None, 0)
-                session.rollback()
+                conn.rollback()
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session for one request, over connection()."""
+        with self.connection() as conn, Session(conn) as session:
+            yield session
 
 
 def open_readonly(db: str | None = None, connections: int = 8) -> Store:
