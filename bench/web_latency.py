@@ -35,6 +35,7 @@ import random
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -173,6 +174,51 @@ def server_cpu(pid: int) -> float:
     return total
 
 
+def _workers(pid: int) -> list[int]:
+    """The site's processes: uvicorn's worker processes (spawned: not its resource
+    tracker), or the one process itself."""
+    workers = []
+    try:
+        for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
+                workers.append(int(child))
+    except OSError:
+        pass
+    return workers or [pid]
+
+
+def connections_per_worker(pid: int, port: int) -> list[int]:
+    """How many of the clients' connections each worker holds, most first (Linux /proc;
+    [] elsewhere). A connection stays with the worker that accepted it, and clients that
+    connect at once land unevenly (13/3, even 16/0): the busier worker's queue then sets
+    the latencies, so the split is printed with them."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if fields[3] == "01" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(fields[9])  # ESTABLISHED, on the site's side
+    counts = []
+    for worker in _workers(pid):
+        try:
+            fds = os.listdir(f"/proc/{worker}/fd")
+        except OSError:
+            continue
+        held = 0
+        for fd in fds:
+            try:
+                target = os.readlink(f"/proc/{worker}/fd/{fd}")
+            except OSError:
+                continue
+            held += target.startswith("socket:[") and target[8:-1] in inodes
+        counts.append(held)
+    return sorted(counts, reverse=True)
+
+
 async def _load(host: str, port: int, path: Callable[[], str], concurrency: int,
                 seconds: float | None, requests: int | None) -> tuple[list[float], int]:
     """`concurrency` clients on keep-alive connections, each sending its next request as soon
@@ -242,7 +288,12 @@ def run(base: str, params: dict[str, Any], requests: int, seconds: float,
     cpu = server_cpu(pid)
     client = time.process_time()
     started = time.perf_counter()
+    split: list[list[int]] = []
+    sampler = threading.Timer(min(1.0, seconds / 2), lambda: split.append(
+        connections_per_worker(pid, port)))
+    sampler.start()
     loaded, failed = asyncio.run(_load(host, port, path, concurrency, seconds, None))
+    sampler.cancel()
     elapsed = time.perf_counter() - started
     cpu = server_cpu(pid) - cpu
     client = time.process_time() - client
@@ -252,7 +303,8 @@ def run(base: str, params: dict[str, Any], requests: int, seconds: float,
             "rps": len(loaded) / elapsed, "errors": errors + failed, "items": items,
             "cpu": cpu / len(loaded) * 1000 if loaded else math.nan,
             "client": client / len(loaded) * 1000 if loaded else math.nan,
-            "load": max(load, os.getloadavg()[0])}
+            "load": max(load, os.getloadavg()[0]),
+            "split": "/".join(map(str, split[0])) if split and split[0] else "?"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -300,7 +352,7 @@ def main(argv: list[str] | None = None) -> int:
               f"load = 1-minute load average during the run")
         print(f"{'search':<34} {'items':>5} {'alone p50':>9} {'p95':>7} "
               f"{f'x{args.concurrency} p50':>9} {'p95':>7} {'req/s':>7} {'cpu':>6} "
-              f"{'client':>6} {'errors':>6} {'load':>5}")
+              f"{'client':>6} {'errors':>6} {'load':>5} {'split':>6}")
         for name, params in SEARCHES:
             if args.only and not any(part in name for part in args.only):
                 continue
@@ -308,7 +360,8 @@ def main(argv: list[str] | None = None) -> int:
                     args.vary)
             print(f"{name:<34} {r['items']:>5} {r['p50']:>9.1f} {r['p95']:>7.1f} "
                   f"{r['c_p50']:>9.1f} {r['c_p95']:>7.1f} {r['rps']:>7.1f} {r['cpu']:>6.2f} "
-                  f"{r['client']:>6.2f} {r['errors']:>6} {r['load']:>5.2f}", flush=True)
+                  f"{r['client']:>6.2f} {r['errors']:>6} {r['load']:>5.2f} {r['split']:>6}",
+                  flush=True)
     finally:
         proc.terminate()
         proc.wait(10)
