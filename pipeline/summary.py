@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Engine, select
@@ -50,9 +51,11 @@ def money(posting: Posting) -> str | None:
     return f"{symbol}{span}{suffix}{PERIOD_WORDS.get(period or '', '')}"
 
 
+@lru_cache(maxsize=8192)
 def sentence_case(title: str) -> str:
     """"Risk Adjustment Coder (HCC)" -> "Risk adjustment coder (HCC)": capitalized words
-    lower-cased after the first, acronyms and words with digits kept."""
+    lower-cased after the first, acronyms and words with digits kept. (Remembered: titles
+    recur across postings and employers, and every listed posting's summary asks.)"""
     words = title.split(" ")
     out = words[:1]
     for word in words[1:]:
