@@ -902,6 +902,39 @@ def test_first_pages_walk_the_indexes(tmp_path_factory: pytest.TempPathFactory) 
     store.engine.dispose()
 
 
+def test_first_page_statements_are_built_once_per_search(store_url: str) -> None:
+    """A first page's ids query is built once per distinct search and reused (its build
+    cost more than SQLite's work): the same search again reuses it, with the same
+    answer; another value, another page of cursor, or a posted_since window (which moves
+    with the clock) builds its own."""
+    from datetime import UTC, datetime
+
+    from web import queries
+    from web.api import dialect_of
+    from web.db import open_readonly
+
+    store = open_readonly(store_url)
+    d = dialect_of(store)
+    queries._first_page_query.cache_clear()
+    coding = queries.Filters(category=("coding",))
+    with store.connection() as conn:
+        first = queries.list_postings(conn, coding, d, limit=2)
+        again = queries.list_postings(conn, coding, d, limit=2)
+        assert [p.id for p in first.postings] == [p.id for p in again.postings]
+        assert queries._first_page_query.cache_info().hits == 1
+        other = queries.list_postings(conn, queries.Filters(category=("administration",)),
+                                      d, limit=2)
+        assert {p.tag.category for p in other.postings if p.tag} == {"administration"}
+        assert first.next_cursor is not None
+        queries.list_postings(conn, coding, d, limit=2, cursor=first.next_cursor)
+        since = queries.Filters(category=("coding",), posted_since=datetime(2020, 1, 1,
+                                                                            tzinfo=UTC))
+        assert queries.list_postings(conn, since, d, limit=2).postings
+        info = queries._first_page_query.cache_info()
+        assert (info.hits, info.currsize) == (1, 2)
+    store.close()
+
+
 def test_first_pages_read_the_listings_alone(tmp_path_factory: pytest.TempPathFactory,
                                             rows: list[Row]) -> None:
     """With open_listings (migration 0007), a first page's ids come from one of its
