@@ -5,16 +5,20 @@
     python bench/web_latency.py --db ... --indexes                       # add the web's
                                                                         # indexes, then measure
 
-The site runs as it does in production: `uvicorn` (one worker) in its own process over the
-read-only store; this process sends real HTTP/1.1 requests on keep-alive connections, from
-asyncio clients that cost it ~0.1-0.3 ms per request (see _load). For each search: `--requests`
+The site runs as it does in production: `uvicorn` (`--workers`, set as `hcjobs serve`
+sets them) in its own process over the read-only store; this process sends real HTTP/1.1
+requests on keep-alive connections, from asyncio clients that cost it ~0.1-0.3 ms per
+request (see _load). For each search: `--requests`
 sequential requests give the latency of one request alone (p50/p95, after two warm-ups),
-then `--concurrency` clients (16, as issue #7 asks) send requests back to back for
-`--seconds`: the latency each of those requests saw (p50/p95, queueing included) and the
-requests/s, and the site's CPU time per request over those (its process and workers,
-from /proc: on a shared machine a steadier figure than latency; PostgreSQL's own CPU is
-not in it). The machine's load
-average is printed with each line: the figures mean little without it.
+then `--concurrency` clients (16, as issue #7 asks), started evenly over `--ramp` seconds,
+send requests back to back for `--seconds`: the latency each of those requests saw
+(p50/p95, queueing included) and the requests/s, and the site's CPU time per request over
+those (its process and workers, from /proc: on a shared machine a steadier figure than
+latency; PostgreSQL's own CPU is not in it). A connection stays with the worker that
+accepted it, so each line also prints how the connections split across the workers:
+clients that connect in the same instant (`--ramp 0`) often all land on one worker, which
+then serves alone. The machine's load average is printed with each line: the figures mean
+little without it.
 
 The site's answer cache (web.cache) is off unless `--cache`: the figures are then every
 request's full cost (cold). With `--cache` the same query repeats (warm: all but the first
@@ -122,7 +126,10 @@ def add_indexes(url: str) -> None:
 
 def start_site(url: str, port: int, workers: int = 1, cache: bool = False
                ) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "HCJOBS_DATABASE_URL": url}
+    from web.app import worker_environment
+
+    # the workers' settings `hcjobs serve --workers N` gives them
+    env = {**os.environ, "HCJOBS_DATABASE_URL": url, **worker_environment(workers)}
     if not cache:
         env["HCJOBS_WEB_CACHE"] = "0"
     proc = subprocess.Popen(
@@ -220,10 +227,12 @@ def connections_per_worker(pid: int, port: int) -> list[int]:
 
 
 async def _load(host: str, port: int, path: Callable[[], str], concurrency: int,
-                seconds: float | None, requests: int | None) -> tuple[list[float], int]:
+                seconds: float | None, requests: int | None, ramp: float = 0.0
+                ) -> tuple[list[float], int]:
     """`concurrency` clients on keep-alive connections, each sending its next request as soon
     as the last answer is read, for `seconds` (or `requests` in all): each request's latency
-    in ms, and how many answers were not 200.
+    in ms, and how many answers were not 200. The clients start evenly over `ramp` seconds
+    (0: all at once).
 
     Plain HTTP/1.1 over asyncio streams in one thread: a client costs this process a tenth of
     a millisecond per request, where httpx in 16 threads cost ~2 ms and its threads waited
@@ -260,12 +269,16 @@ async def _load(host: str, port: int, path: Callable[[], str], concurrency: int,
         finally:
             writer.close()
 
-    await asyncio.gather(*(client() for _ in range(concurrency)))
+    async def starting(index: int) -> None:
+        await asyncio.sleep(ramp * index / concurrency)
+        await client()
+
+    await asyncio.gather(*(starting(i) for i in range(concurrency)))
     return latencies, failed
 
 
 def run(base: str, params: dict[str, Any], requests: int, seconds: float,
-        concurrency: int, pid: int, vary: bool = False) -> dict[str, Any]:
+        concurrency: int, pid: int, vary: bool = False, ramp: float = 0.0) -> dict[str, Any]:
     import httpx
 
     params = dict(params)
@@ -289,10 +302,10 @@ def run(base: str, params: dict[str, Any], requests: int, seconds: float,
     client = time.process_time()
     started = time.perf_counter()
     split: list[list[int]] = []
-    sampler = threading.Timer(min(1.0, seconds / 2), lambda: split.append(
+    sampler = threading.Timer(ramp + min(1.0, seconds / 2), lambda: split.append(
         connections_per_worker(pid, port)))
     sampler.start()
-    loaded, failed = asyncio.run(_load(host, port, path, concurrency, seconds, None))
+    loaded, failed = asyncio.run(_load(host, port, path, concurrency, seconds, None, ramp))
     sampler.cancel()
     elapsed = time.perf_counter() - started
     cpu = server_cpu(pid) - cpu
@@ -317,6 +330,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=30, help="sequential requests each")
     parser.add_argument("--seconds", type=float, default=5.0, help="throughput run, each")
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--ramp", type=float, default=0.5,
+                        help="seconds over which the clients start, evenly (0: all in the "
+                             "same instant, when one worker may accept every connection)")
     parser.add_argument("--only", action="append", default=[],
                         help="only the searches whose name has this (repeat for more)")
     parser.add_argument("--port", type=int, default=8765)
@@ -357,7 +373,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.only and not any(part in name for part in args.only):
                 continue
             r = run(base, params, args.requests, args.seconds, args.concurrency, proc.pid,
-                    args.vary)
+                    args.vary, args.ramp)
             print(f"{name:<34} {r['items']:>5} {r['p50']:>9.1f} {r['p95']:>7.1f} "
                   f"{r['c_p50']:>9.1f} {r['c_p95']:>7.1f} {r['rps']:>7.1f} {r['cpu']:>6.2f} "
                   f"{r['client']:>6.2f} {r['errors']:>6} {r['load']:>5.2f} {r['split']:>6}",

@@ -1116,6 +1116,18 @@ def test_requests_share_a_few_worker_threads(store_url: str,
     assert worker_threads() == 2 * (os.cpu_count() or 1)
 
 
+def test_several_workers_run_one_query_thread_each(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`hcjobs serve --workers N` (N > 1) gives each worker one query thread, unless the
+    operator set $HCJOBS_WEB_THREADS; one worker keeps the default."""
+    from web.app import worker_environment
+
+    monkeypatch.delenv("HCJOBS_WEB_THREADS", raising=False)
+    assert worker_environment(1) == {}
+    assert worker_environment(2) == {"HCJOBS_WEB_THREADS": "1"}
+    monkeypatch.setenv("HCJOBS_WEB_THREADS", "3")
+    assert worker_environment(4) == {}
+
+
 def test_security_headers(client: TestClient) -> None:
     for path in ("/", "/api/postings"):
         headers = client.get(path).headers
