@@ -67,6 +67,8 @@ SEARCHES: list[tuple[str, dict[str, Any]]] = [
     # the typical search: category + remote + credential + state
     ("coding, hybrid, CPC, in OH", {"category": "coding", "remote": "hybrid",
                                     "credential": "CPC", "state": "OH"}),
+    ('typical with q="audit"', {"category": "coding", "remote": "hybrid", "credential": "CPC",
+                                "state": "OH", "q": "audit"}),
     ("coding, risk adjustment facet", {"category": "coding", "facet": "risk adjustment"}),
     ('remote coding, q="audit"', {"category": "coding", "remote": "remote", "q": "audit"}),
     ('q="risk adjustment" by salary', {"q": "risk adjustment", "sort": "salary"}),

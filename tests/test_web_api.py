@@ -932,6 +932,9 @@ def test_first_page_statements_are_built_once_per_search(store_url: str) -> None
         assert queries.list_postings(conn, since, d, limit=2).postings
         info = queries._first_page_query.cache_info()
         assert (info.hits, info.currsize) == (1, 2)
+        # another page size: the same statement, its own number of rows
+        assert len(queries.list_postings(conn, coding, d, limit=5).postings) == 5
+        assert queries._first_page_query.cache_info().hits == 2
     store.close()
 
 

@@ -754,10 +754,15 @@ def _past(stmt: Select[Any], key: ColumnElement[Any], posting_id: ColumnElement[
                                                        literal(after[1])))
 
 
-def _page_query(f: Filters, d: Dialect, sort: str, limit: int, probe: bool,
+# a page's ids query reads limit + 1 ids (the one more says whether a next page exists),
+# bound when it runs: the same statement then serves every page size
+PAGE_ROWS = bindparam("page_rows", type_=Integer)
+
+
+def _page_query(f: Filters, d: Dialect, sort: str, probe: bool,
                 after: tuple[Any, int] | None = None
                 ) -> tuple[Select[Any] | CompoundSelect, Probing | None]:
-    """The query of a page's ids (limit + 1 of them) and, when the page is to be probed
+    """The query of a page's ids (PAGE_ROWS of them) and, when the page is to be probed
     for first (`probe`: the words are dense enough, see probed_ids), the key, id and walk
     to probe with."""
     page: Select[Any] | CompoundSelect
@@ -772,7 +777,7 @@ def _page_query(f: Filters, d: Dialect, sort: str, limit: int, probe: bool,
                 t.posting_id.expression
             sides.append(_past(select_listed(f, d, posting_id.label("id"),
                                              key.label("sort_key"), t=t), key, posting_id, after)
-                         .order_by(key.desc(), posting_id.desc()).limit(limit + 1))
+                         .order_by(key.desc(), posting_id.desc()).limit(PAGE_ROWS))
         if len(sides) == 1:
             page = sides[0]
             if probe and d.walk_matches and not words_in_postings(f, d) and sort == "newest":
@@ -783,23 +788,23 @@ def _page_query(f: Filters, d: Dialect, sort: str, limit: int, probe: bool,
         else:
             pages = [side.subquery() for side in sides]
             page = (union_all(*(select(p.c.id, p.c.sort_key) for p in pages))
-                    .order_by(desc("sort_key"), desc("id")).limit(limit + 1))
+                    .order_by(desc("sort_key"), desc("id")).limit(PAGE_ROWS))
     else:
         key, posting_id = sort_key(sort), Posting.id.expression
         page = (_past(select_postings(f, d, posting_id), key, posting_id, after)
                 .order_by(_page_order(key, f, d, sort).desc(), posting_id.desc())
-                .limit(limit + 1).correlate(None))
+                .limit(PAGE_ROWS).correlate(None))
     return page, probing
 
 
 @lru_cache(maxsize=1024)
-def _first_page_query(f: Filters, d: Dialect, sort: str, limit: int, probe: bool
+def _first_page_query(f: Filters, d: Dialect, sort: str, probe: bool
                       ) -> tuple[Select[Any] | CompoundSelect, Probing | None]:
     """_page_query of a first page, built once per distinct search: statements are
     immutable, and building one (and SQLAlchemy's walk of it for its compiled-statement
     cache, which a statement object remembers) cost 0.35 ms of a typical search's 1.4 ms
     at 1M postings, over twice SQLite's work on its ids."""
-    return _page_query(f, d, sort, limit, probe)
+    return _page_query(f, d, sort, probe)
 
 
 def list_postings(db: Session | Connection, f: Filters, d: Dialect, *, sort: str = "newest",
@@ -825,12 +830,12 @@ def list_postings(db: Session | Connection, f: Filters, d: Dialect, *, sort: str
     # (the density is the newest postings': said of the newest-first walk only)
     probe = bool(PROBE_CANDIDATES) and density * PROBE_CANDIDATES >= PROBE_MARGIN * (limit + 1)
     if after is None and f.posted_since is None:  # (posted_since moves with the clock)
-        page, probing = _first_page_query(f, d, sort, limit, probe)
+        page, probing = _first_page_query(f, d, sort, probe)
     else:
-        page, probing = _page_query(f, d, sort, limit, probe, after)
+        page, probing = _page_query(f, d, sort, probe, after)
     ids = probed_ids(conn, f, *probing, limit) if probing is not None else []
     if len(ids) <= limit:  # no page among the first candidates (or none tried): walk
-        ids = list(conn.execute(page).scalars())
+        ids = list(conn.execute(page, {"page_rows": limit + 1}).scalars())
     rows = sorted(_listed(conn, ids, with_description),
                   key=lambda p: (key_of(p, sort), p.id), reverse=True)
     more = len(rows) > limit
