@@ -780,13 +780,13 @@ def test_search_uses_fts5_and_sort_indexes_when_they_exist(tmp_path_factory: pyt
         # ... each newest-first page first probed posting by posting among the first
         # candidates; with too few candidates to fill a page, walked against every match:
         # the same pages
-        probed: list[int] = []
+        probed: list[tuple[int, bool]] = []
         probe = queries.probed_ids
 
-        def counted(*args: Any) -> list[int]:
-            ids = probe(*args)
-            probed.append(len(ids))
-            return ids
+        def counted(*args: Any) -> tuple[list[int], bool]:
+            ids, complete = probe(*args)
+            probed.append((len(ids), complete))
+            return ids, complete
 
         monkeypatch.setattr(queries, "probed_ids", counted)
         monkeypatch.setattr(queries, "PROBE_MARGIN", 0)
@@ -795,9 +795,14 @@ def test_search_uses_fts5_and_sort_indexes_when_they_exist(tmp_path_factory: pyt
             probed.clear()
             assert [fetch_all(c, params, limit=3) for params in searches] == fetched
             if candidates > 3:
-                assert any(n == 4 for n in probed)  # full pages found by probes
+                assert any(n == 4 for n, _ in probed)  # full pages found by probes
+                # last pages: every candidate probed (this store has fewer), no walk after
+                assert any(complete and n < 4 for n, complete in probed)
             else:
-                assert all(n < 4 for n in probed) and bool(probed) == bool(candidates)
+                assert all(n < 4 for n, _ in probed) and bool(probed) == bool(candidates)
+                if candidates:  # (more candidates than that: the walk after the probes)
+                    assert not all(complete for _, complete in probed), probed
+
 
 def test_the_search_index_merges_its_segments(tmp_path_factory: pytest.TempPathFactory
                                               ) -> None:
