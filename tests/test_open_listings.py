@@ -10,7 +10,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import delete, inspect, select, text, update
 from sqlalchemy.engine import Engine
 
 from classifier.tagger import Tagger
@@ -171,4 +171,46 @@ def test_category_remote_indexes_go_and_come_back(store: Engine) -> None:
     assert _listing_indexes(store) == before - added
     migrate(store)
     assert _listing_indexes(store) == before
+    store.dispose()
+
+
+def test_stored_search_vector_goes_and_comes_back(store: Engine) -> None:
+    """0010 (PostgreSQL): every posting's tsvector is stored, in step with later writes, and
+    a search on it finds what the expression finds; down to 0009 drops it and restores the
+    expression index; up stores it again. SQLite keeps FTS5: 0010 changes nothing there."""
+    from web.search import search_condition
+
+    def columns() -> set[str]:
+        with store.connect() as conn:
+            return {c["name"] for c in inspect(conn).get_columns("postings")}
+
+    def found(stored: bool, words: str = "coder") -> list[int]:
+        condition = search_condition(words, store.dialect.name, stored)
+        assert condition is not None
+        with store.connect() as conn:
+            return list(conn.execute(select(Posting.id).where(condition)
+                                     .order_by(Posting.id)).scalars())
+
+    if store.dialect.name == "sqlite":
+        before = columns()
+        migrate(store, "0009")
+        assert columns() == before and "search_vector" not in before
+        migrate(store)
+        store.dispose()
+        return
+    assert "search_vector" in columns()
+    with session_scope(store) as s:  # a later write: the vector follows the text
+        first = s.scalars(select(Posting).order_by(Posting.id).limit(1)).one()
+        first.text = (first.text or "") + " Zymurgists welcome."
+    assert found(True, "zymurgist") == [first.id] == found(False, "zymurgist")
+    coders = found(True)
+    assert len(coders) > 2 and coders == found(False)
+    migrate(store, "0009")
+    assert "search_vector" not in columns()
+    with store.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM pg_indexes "
+                                 "WHERE indexname = 'ix_postings_fts'")).scalar() == 1
+    assert found(False) == coders
+    migrate(store)
+    assert "search_vector" in columns() and found(True) == coders
     store.dispose()

@@ -23,6 +23,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session
 
 from pipeline.db import resolve_url
+from web.search import PG_VECTOR
 
 # a request that runs longer than this is cut off (PostgreSQL statement_timeout; SQLite
 # progress handler): one expensive filter combination must not hold a worker for minutes
@@ -137,7 +138,8 @@ class Store:
     engine: Engine
     dialect: str
     fts: bool
-    """SQLite: the FTS5 table `postings_fts` exists (else search falls back to LIKE)."""
+    """SQLite: the FTS5 table `postings_fts` exists (else search falls back to LIKE).
+    PostgreSQL: postings store their tsvector (migration 0010; else computed per row)."""
     daily_stats_table: bool
     """The daily_stats table exists (whether it has rows is asked per request)."""
     facet_table: bool = True
@@ -203,12 +205,18 @@ def open_readonly(db: str | None = None, connections: int = 8) -> Store:
         raise StoreUnavailable("the store has no postings yet: run `hcjobs demo` or "
                                "`hcjobs crawl` first")
     return Store(engine=engine, dialect=engine.dialect.name,
-                 fts=engine.dialect.name == "sqlite" and SQLITE_FTS_TABLE in names,
+                 fts=SQLITE_FTS_TABLE in names if engine.dialect.name == "sqlite"
+                 else _stores_vector(engine),
                  daily_stats_table="daily_stats" in names, facet_table=FACET_TABLE in names,
                  places_indexed=_places_indexed(engine), listings=LISTINGS_TABLE in names,
                  closed_listings=CLOSED_LISTINGS_TABLE in names,
                  data_version=DataVersion(str(engine.url.database))
                  if engine.dialect.name == "sqlite" else None)
+
+
+def _stores_vector(engine: Engine) -> bool:
+    """PostgreSQL: postings carry the generated tsvector column (migration 0010)."""
+    return any(c["name"] == PG_VECTOR for c in inspect(engine).get_columns("postings"))
 
 
 def _places_indexed(engine: Engine) -> bool:

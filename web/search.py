@@ -1,9 +1,10 @@
 """Full-text search over title, company and text: one function, three ways to run it.
 
 - SQLite with the FTS5 table `postings_fts` (see SQLITE_FTS_DDL): MATCH on the index.
-- PostgreSQL: `to_tsvector(...) @@ websearch_to_tsquery(...)`. Correct with no index; the
-  expression index in PG_FTS_DDL makes it fast (the expression here must stay identical to
-  the indexed one, or the planner will not use the index).
+- PostgreSQL: `search_vector @@ websearch_to_tsquery(...)`, the tsvector stored in a
+  generated column with a GIN index (PG_FTS_DDL, migration 0010). A store from before has
+  none: `to_tsvector(...)` is computed per row (correct, slower; 0004's expression index,
+  if there, serves it: the expression here must stay identical to the indexed one).
 - SQLite without the FTS table: every word must appear (LIKE, parameterized and escaped).
 
 The DDL lives here so that the Alembic migration and the tests use the very same SQL.
@@ -61,8 +62,13 @@ SQLITE_FTS_DROP = (
 )
 PG_TSVECTOR = ("to_tsvector('english'::regconfig, coalesce(title, '') || ' ' || "
                "coalesce(company, '') || ' ' || coalesce(text, ''))")
-PG_FTS_DDL = (f"CREATE INDEX IF NOT EXISTS ix_postings_fts ON postings USING gin ({PG_TSVECTOR})",)
-PG_FTS_DROP = ("DROP INDEX IF EXISTS ix_postings_fts",)
+PG_VECTOR = "search_vector"
+PG_FTS_DDL = (f"ALTER TABLE postings ADD COLUMN IF NOT EXISTS {PG_VECTOR} tsvector "
+              f"GENERATED ALWAYS AS ({PG_TSVECTOR}) STORED",
+              f"CREATE INDEX IF NOT EXISTS ix_postings_{PG_VECTOR} ON postings USING gin "
+              f"({PG_VECTOR})")
+PG_FTS_DROP = (f"ALTER TABLE postings DROP COLUMN IF EXISTS {PG_VECTOR}",
+               "DROP INDEX IF EXISTS ix_postings_fts")
 
 
 MERGE_PAGES = 4000
@@ -154,7 +160,8 @@ def search_condition(q: str, dialect: str, fts: bool, walk: bool = False,
                      posting_id: Any = Posting.id) -> ColumnElement[bool] | None:
     """Postings matching every word of `q`; None when `q` has no word to look for.
 
-    `fts` says the SQLite FTS5 table exists. User text only ever reaches the database as a
+    `fts` says the SQLite FTS5 table, or PostgreSQL's stored tsvector (PG_VECTOR), exists.
+    User text only ever reaches the database as a
     bound parameter; for FTS5 each word is quoted, so MATCH syntax in `q` stays literal.
     `walk` (FTS5, words matching many postings): spell the test `id + 0 IN (matches)`, so
     SQLite keeps walking the sort index and tests each posting against the matches (kept
@@ -165,7 +172,8 @@ def search_condition(q: str, dialect: str, fts: bool, walk: bool = False,
     if not words:
         return None
     if dialect == "postgresql":
-        vector: ColumnElement[Any] = literal_column(PG_TSVECTOR)
+        vector: ColumnElement[Any] = literal_column(
+            f"postings.{PG_VECTOR}" if fts else PG_TSVECTOR)
         return vector.op("@@")(func.websearch_to_tsquery(literal_column("'english'::regconfig"),
                                                          " ".join(words)))
     if dialect == "sqlite" and fts:
