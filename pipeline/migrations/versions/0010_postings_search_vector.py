@@ -23,11 +23,12 @@ depends_on: str | Sequence[str] | None = None
 TSVECTOR = ("to_tsvector('english'::regconfig, coalesce(title, '') || ' ' || "
             "coalesce(company, '') || ' ' || coalesce(text, ''))")
 UP = [
+    # first: adding the column rewrites the table and rebuilds its indexes, this one too
+    "DROP INDEX IF EXISTS ix_postings_fts",
     f"ALTER TABLE postings ADD COLUMN IF NOT EXISTS search_vector tsvector "
     f"GENERATED ALWAYS AS ({TSVECTOR}) STORED",
     "CREATE INDEX IF NOT EXISTS ix_postings_search_vector ON postings USING gin "
     "(search_vector)",
-    "DROP INDEX IF EXISTS ix_postings_fts",
 ]
 DOWN = [
     f"CREATE INDEX IF NOT EXISTS ix_postings_fts ON postings USING gin ({TSVECTOR})",
