@@ -907,11 +907,12 @@ def test_first_pages_walk_the_indexes(tmp_path_factory: pytest.TempPathFactory) 
     store.engine.dispose()
 
 
-def test_first_page_statements_are_built_once_per_search(store_url: str) -> None:
-    """A first page's ids query is built once per distinct search and reused (its build
-    cost more than SQLite's work): the same search again reuses it, with the same
-    answer; another value, another page of cursor, or a posted_since window (which moves
-    with the clock) builds its own."""
+def test_page_statements_are_built_once_per_search(store_url: str) -> None:
+    """A page's ids query is built once per distinct search and reused (its build cost
+    more than SQLite's work): the same search again reuses it, with the same answer, for
+    any page size; the pages after a cursor share one of their own, the cursor's values
+    bound when it runs; another value, or a posted_since window (which moves with the
+    clock), builds its own."""
     from datetime import UTC, datetime
 
     from web import queries
@@ -920,26 +921,37 @@ def test_first_page_statements_are_built_once_per_search(store_url: str) -> None
 
     store = open_readonly(store_url)
     d = dialect_of(store)
-    queries._first_page_query.cache_clear()
+    queries._cached_page_query.cache_clear()
     coding = queries.Filters(category=("coding",))
+
+    def built() -> tuple[int, int]:
+        info = queries._cached_page_query.cache_info()
+        return info.hits, info.currsize
+
     with store.connection() as conn:
         first = queries.list_postings(conn, coding, d, limit=2)
         again = queries.list_postings(conn, coding, d, limit=2)
         assert [p.id for p in first.postings] == [p.id for p in again.postings]
-        assert queries._first_page_query.cache_info().hits == 1
+        assert built() == (1, 1)
         other = queries.list_postings(conn, queries.Filters(category=("administration",)),
                                       d, limit=2)
         assert {p.tag.category for p in other.postings if p.tag} == {"administration"}
+        assert built() == (1, 2)
+        # another page size: the same statement, its own number of rows
+        assert len(queries.list_postings(conn, coding, d, limit=5).postings) == 5
+        assert built() == (2, 2)
+        # pages after a cursor: one statement for all of them, each page its own rows
         assert first.next_cursor is not None
-        queries.list_postings(conn, coding, d, limit=2, cursor=first.next_cursor)
+        second = queries.list_postings(conn, coding, d, limit=2, cursor=first.next_cursor)
+        assert second.next_cursor is not None
+        third = queries.list_postings(conn, coding, d, limit=2, cursor=second.next_cursor)
+        assert built() == (3, 3)
+        six = [p.id for p in queries.list_postings(conn, coding, d, limit=6).postings]
+        assert [p.id for p in (*first.postings, *second.postings, *third.postings)] == six
         since = queries.Filters(category=("coding",), posted_since=datetime(2020, 1, 1,
                                                                             tzinfo=UTC))
         assert queries.list_postings(conn, since, d, limit=2).postings
-        info = queries._first_page_query.cache_info()
-        assert (info.hits, info.currsize) == (1, 2)
-        # another page size: the same statement, its own number of rows
-        assert len(queries.list_postings(conn, coding, d, limit=5).postings) == 5
-        assert queries._first_page_query.cache_info().hits == 2
+        assert built() == (4, 3)  # (the limit=6 page above was the one hit more)
     store.close()
 
 
@@ -1361,7 +1373,7 @@ def test_state_tested_before_or_after_the_tag_same_answers(
     from web import api, queries
     monkeypatch.setattr(queries, "narrow_tag", lambda f: narrow)
     # (statements built now, not the cached ones built before the patch)
-    monkeypatch.setattr(queries, "_first_page_query", queries._page_query)
+    monkeypatch.setattr(queries, "_cached_page_query", queries._page_query)
     dialect_of = api.dialect_of  # this store has migration 0006: pretend it has not
     monkeypatch.setattr(api, "dialect_of", lambda store: replace(
         dialect_of(store), places_indexed=False, listings=False))

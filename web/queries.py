@@ -567,13 +567,14 @@ look-ups before walking."""
 
 
 def probed_ids(conn: Connection, f: Filters, key: ColumnElement[Any],
-               posting_id: ColumnElement[int], others: Select[Any], limit: int
-               ) -> tuple[list[int], bool]:
+               posting_id: ColumnElement[int], others: Select[Any], limit: int,
+               cursor: dict[str, Any] | None = None) -> tuple[list[int], bool]:
     """The page's ids (limit + 1 at most) among the first PROBE_CANDIDATES postings of
     `others` (the search's walk down its sort index, every filter but the words), each
     tested for the words with its own look-up (search.fts_probe), tested last. The walk is
     bounded by the last candidate's sort key (found first, from the index alone), so it
-    stops at a full page or at that bound, without sorting.
+    stops at a full page or at that bound, without sorting. (`cursor`: the values of
+    `others`' cursor parameters, see _past.)
 
     And whether those ids are the whole answer: so when no more than PROBE_CANDIDATES
     postings pass the other filters (every one was probed), however few match. A sparse
@@ -584,12 +585,12 @@ def probed_ids(conn: Connection, f: Filters, key: ColumnElement[Any],
     if probe is None:
         return [], False
     edge = conn.execute(others.with_only_columns(key, posting_id)
-                        .offset(PROBE_CANDIDATES - 1).limit(1)).first()
+                        .offset(PROBE_CANDIDATES - 1).limit(1), cursor).first()
     stmt = others
     if edge is not None:  # (else fewer candidates than that: the walk reads them all)
         stmt = stmt.where(tuple_(key, posting_id) >= tuple_(literal(edge[0], key.type),
                                                             literal(edge[1])))
-    ids = list(conn.execute(stmt.where(probe).limit(limit + 1)).scalars())
+    ids = list(conn.execute(stmt.where(probe).limit(limit + 1), cursor).scalars())
     return ids, edge is None
 
 
@@ -754,12 +755,18 @@ Probing = tuple[ColumnElement[Any], ColumnElement[int], Select[Any]]
 
 
 def _past(stmt: Select[Any], key: ColumnElement[Any], posting_id: ColumnElement[int],
-          after: tuple[Any, int] | None) -> Select[Any]:
-    """`stmt` past the cursor (keyset: sort key, then id, both descending)."""
-    if after is None:
+          paged: bool) -> Select[Any]:
+    """`stmt` past the cursor when `paged` (keyset: sort key, then id, both descending),
+    its values bound when it runs: `after_key` and `after_id` (cursor_params)."""
+    if not paged:
         return stmt
-    return stmt.where(tuple_(key, posting_id) < tuple_(literal(after[0], key.type),
-                                                       literal(after[1])))
+    return stmt.where(tuple_(key, posting_id) < tuple_(bindparam("after_key", type_=key.type),
+                                                       bindparam("after_id", type_=Integer)))
+
+
+def cursor_params(after: tuple[Any, int] | None) -> dict[str, Any]:
+    """The values of _past's parameters for a decoded cursor (none for a first page)."""
+    return {} if after is None else {"after_key": after[0], "after_id": after[1]}
 
 
 # a page's ids query reads limit + 1 ids (the one more says whether a next page exists),
@@ -767,8 +774,7 @@ def _past(stmt: Select[Any], key: ColumnElement[Any], posting_id: ColumnElement[
 PAGE_ROWS = bindparam("page_rows", type_=Integer)
 
 
-def _page_query(f: Filters, d: Dialect, sort: str, probe: bool,
-                after: tuple[Any, int] | None = None
+def _page_query(f: Filters, d: Dialect, sort: str, probe: bool, paged: bool = False
                 ) -> tuple[Select[Any] | CompoundSelect, Probing | None]:
     """The query of a page's ids (PAGE_ROWS of them) and, when the page is to be probed
     for first (`probe`: the words are dense enough, see probed_ids), the key, id and walk
@@ -784,7 +790,7 @@ def _page_query(f: Filters, d: Dialect, sort: str, probe: bool,
             key, posting_id = (t.pay if sort == "salary" else t.newest).expression, \
                 t.posting_id.expression
             sides.append(_past(select_listed(f, d, posting_id.label("id"),
-                                             key.label("sort_key"), t=t), key, posting_id, after)
+                                             key.label("sort_key"), t=t), key, posting_id, paged)
                          .order_by(key.desc(), posting_id.desc()).limit(PAGE_ROWS))
         if len(sides) == 1:
             page = sides[0]
@@ -792,27 +798,27 @@ def _page_query(f: Filters, d: Dialect, sort: str, probe: bool,
                 # the same walk, every filter but the words (probed: see probed_ids)
                 probing = key, posting_id, _past(select_listed(
                     f, d, posting_id.label("id"), key.label("sort_key"), t=t, skip="q"),
-                    key, posting_id, after).order_by(key.desc(), posting_id.desc())
+                    key, posting_id, paged).order_by(key.desc(), posting_id.desc())
         else:
             pages = [side.subquery() for side in sides]
             page = (union_all(*(select(p.c.id, p.c.sort_key) for p in pages))
                     .order_by(desc("sort_key"), desc("id")).limit(PAGE_ROWS))
     else:
         key, posting_id = sort_key(sort), Posting.id.expression
-        page = (_past(select_postings(f, d, posting_id), key, posting_id, after)
+        page = (_past(select_postings(f, d, posting_id), key, posting_id, paged)
                 .order_by(_page_order(key, f, d, sort).desc(), posting_id.desc())
                 .limit(PAGE_ROWS).correlate(None))
     return page, probing
 
 
 @lru_cache(maxsize=1024)
-def _first_page_query(f: Filters, d: Dialect, sort: str, probe: bool
-                      ) -> tuple[Select[Any] | CompoundSelect, Probing | None]:
-    """_page_query of a first page, built once per distinct search: statements are
-    immutable, and building one (and SQLAlchemy's walk of it for its compiled-statement
-    cache, which a statement object remembers) cost 0.35 ms of a typical search's 1.4 ms
-    at 1M postings, over twice SQLite's work on its ids."""
-    return _page_query(f, d, sort, probe)
+def _cached_page_query(f: Filters, d: Dialect, sort: str, probe: bool, paged: bool
+                       ) -> tuple[Select[Any] | CompoundSelect, Probing | None]:
+    """_page_query built once per distinct search (first pages, and the pages after a
+    cursor): statements are immutable, and building one (and SQLAlchemy's walk of it for
+    its compiled-statement cache, which a statement object remembers) cost 0.35 ms of a
+    typical search's 1.4 ms at 1M postings, over twice SQLite's work on its ids."""
+    return _page_query(f, d, sort, probe, paged)
 
 
 def list_postings(db: Session | Connection, f: Filters, d: Dialect, *, sort: str = "newest",
@@ -837,13 +843,13 @@ def list_postings(db: Session | Connection, f: Filters, d: Dialect, *, sort: str
     after = decode_cursor(cursor, sort) if cursor else None
     # (the density is the newest postings': said of the newest-first walk only)
     probe = bool(PROBE_CANDIDATES) and density * PROBE_CANDIDATES >= PROBE_MARGIN * (limit + 1)
-    if after is None and f.posted_since is None:  # (posted_since moves with the clock)
-        page, probing = _first_page_query(f, d, sort, probe)
-    else:
-        page, probing = _page_query(f, d, sort, probe, after)
-    ids, complete = probed_ids(conn, f, *probing, limit) if probing is not None else ([], False)
+    build = _page_query if f.posted_since else _cached_page_query  # (it moves with the clock)
+    page, probing = build(f, d, sort, probe, after is not None)
+    past = cursor_params(after)
+    ids, complete = probed_ids(conn, f, *probing, limit, past) if probing is not None \
+        else ([], False)
     if len(ids) <= limit and not complete:  # no page among the first candidates: walk
-        ids = list(conn.execute(page, {"page_rows": limit + 1}).scalars())
+        ids = list(conn.execute(page, {"page_rows": limit + 1, **past}).scalars())
     rows = sorted(_listed(conn, ids, with_description),
                   key=lambda p: (key_of(p, sort), p.id), reverse=True)
     more = len(rows) > limit
