@@ -7,7 +7,7 @@ import logging
 import os
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Any
@@ -42,8 +42,8 @@ from pipeline.store import (
 
 logger = logging.getLogger(__name__)
 # Batches normalized ahead of the one being written, per run: enough to keep the worker busy
-# while batches are written, few enough to bound the items held in memory (a megabyte each).
-AHEAD = 6
+# while batches are written, few enough to bound the items held in memory (a few MB each).
+AHEAD = 3
 # Batches a worker may have waiting before this process normalizes the next one itself:
 # the worker is never left without one, and this process never waits idle for it.
 QUEUED = 2
@@ -140,6 +140,7 @@ class StorePipeline:
         self.buffer: list[dict[str, Any]] = []
         self.unchanged: list[str] = []
         self.engine: Any = None
+        self.writer: ThreadPoolExecutor | None = None  # see _stored_in_writer
         self.run_id: int | None = None
         self.store_error: str | None = None
         self.counts = {"seen": 0, "new": 0, "changed": 0, "unchanged": 0,
@@ -150,7 +151,7 @@ class StorePipeline:
         db_url = crawler.settings.get("HCJOBS_DATABASE_URL") or os.environ.get(
             "HCJOBS_DATABASE_URL")
         workers = crawler.settings.get("HCJOBS_PREPARE_WORKERS")
-        pipe = cls(crawler, db_url, crawler.settings.getint("HCJOBS_BATCH_SIZE", 200),
+        pipe = cls(crawler, db_url, crawler.settings.getint("HCJOBS_BATCH_SIZE", 500),
                    int(workers) if workers is not None else
                    (1 if (os.cpu_count() or 1) > 1 else 0))
         crawler.signals.connect(pipe.spider_closed, signal=signals.spider_closed)
@@ -247,9 +248,9 @@ class StorePipeline:
             ready = await prepared
         except Exception as exc:
             self._without_workers(exc)
-            self._stored(lambda: store_items(self.engine, run_id, batch, now))
+            await self._stored_in_writer(lambda: store_items(self.engine, run_id, batch, now))
             return
-        self._stored(lambda: store_prepared(self.engine, run_id, ready, now))
+        await self._stored_in_writer(lambda: store_prepared(self.engine, run_id, ready, now))
 
     def _start_pool(self) -> None:
         """One pool for every source of this crawl process, its worker started now: it
@@ -276,6 +277,26 @@ class StorePipeline:
         except Exception as exc:  # the run must end recorded, whatever the database said
             self._failed(exc)
             return
+        self._count(counts)
+
+    async def _stored_in_writer(self, write: Callable[[], BatchCounts]) -> None:
+        """_stored(), with the write run in this pipeline's writer thread while Scrapy goes
+        on here: the database driver lets go of the GIL while the database works (SQLite
+        inserting rows, indexing their words and updating the listings; PostgreSQL answering),
+        so that work overlaps the parsing of the next items on the other core. One thread:
+        batches are written one at a time, in the order they were handed over."""
+        if self.store_error:
+            return
+        if self.writer is None:
+            self.writer = ThreadPoolExecutor(1, thread_name_prefix="hcjobs-store")
+        try:
+            counts = await asyncio.get_running_loop().run_in_executor(self.writer, write)
+        except Exception as exc:  # the run must end recorded, whatever the database said
+            self._failed(exc)
+            return
+        self._count(counts)
+
+    def _count(self, counts: BatchCounts) -> None:
         for key in ("seen", "new", "changed"):
             self.counts[key] += int(getattr(counts, key, 0))
 
@@ -302,6 +323,9 @@ class StorePipeline:
         await self.flush()
         while self.pending:
             await self.pending.popleft()
+        if self.writer is not None:
+            self.writer.shutdown()
+            self.writer = None
         self.flush_unchanged()
 
     def spider_closed(self, spider: Spider, reason: str) -> None:

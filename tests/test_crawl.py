@@ -270,6 +270,60 @@ def test_a_dead_prepare_worker_loses_no_batch(when: str, sqlite_url: str) -> Non
     assert set(_by_ext(engine)) == {item.external_id for item in items}
 
 
+def test_a_write_failing_in_the_writer_thread_is_recorded_and_stops_writing(
+        sqlite_url: str) -> None:
+    """Batches after the first are written in the pipeline's writer thread: a write that
+    fails there (here the table is gone) is the run's store error, no later batch is
+    attempted, the batches written before stay whole, and the thread is shut down."""
+    import asyncio
+    import threading
+
+    from scrapy.utils.test import get_crawler
+
+    from crawler import pipelines
+    from crawler.items import JobPosting
+    from pipeline.store import start_run
+
+    engine = open_store(sqlite_url)
+    run_id = start_run(engine, {"name": "s", "kind": "greenhouse"})
+    items = [JobPosting(source="s", external_id=f"p{i}", title=f"Medical Coder {i}",
+                        company="Lakeshore Health", locations=["Dayton, OH"],
+                        description_html=f"<p>Code outpatient charts, clinic {i}.</p>",
+                        raw={"id": i}) for i in range(9)]
+    writes: list[str] = []
+
+    async def feed() -> pipelines.StorePipeline:
+        pipe = pipelines.StorePipeline(get_crawler(), sqlite_url, batch_size=2, workers=1)
+        pipe.engine, pipe.run_id = engine, run_id
+        for number, item in enumerate(items):
+            await pipe.process_item(item)
+            if number == 3:  # two batches handed over: the first written here, the second
+                while pipe.pending:  # in the writer thread
+                    await pipe.pending.popleft()
+                assert pipe.writer is not None
+                writes.extend(t.name for t in threading.enumerate()
+                              if t.name.startswith("hcjobs-store"))
+                with engine.begin() as conn:
+                    conn.exec_driver_sql("ALTER TABLE postings RENAME TO postings_gone")
+        await pipe.close_spider()
+        return pipe
+
+    try:
+        pipe = asyncio.run(feed())
+    finally:
+        pool, pipelines._POOL = pipelines._POOL, None
+        if pool is not None:
+            pool.shutdown()
+    assert writes, "no writer thread ran"
+    assert pipe.store_error is not None and "postings" in pipe.store_error, pipe.store_error
+    assert pipe.store_error.startswith("store failed: OperationalError")
+    assert pipe.counts["seen"] == pipe.counts["new"] == 4  # the two batches before
+    assert pipe.writer is None
+    with engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE postings_gone RENAME TO postings")
+    assert set(_by_ext(engine)) == {f"p{i}" for i in range(4)}
+
+
 def test_prepare_workers_leave_the_crawl_process_imports_behind(tmp_path: Path) -> None:
     """A prepare worker of a process started as `python -m crawler` imports the normalizer
     only: not Scrapy, Twisted or SQLAlchemy (multiprocessing re-imports a parent's main
