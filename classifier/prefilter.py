@@ -64,6 +64,48 @@ def lowercase_twin(pattern: re.Pattern[str]) -> re.Pattern[str] | None:
     return re.compile(hoist_boundaries("".join(out)), pattern.flags & ~re.IGNORECASE)
 
 
+_SPACE_CHARS = r"\x20\t\n\r\f\v\x1c-\x1f"  # what a str pattern's \s matches of ASCII
+
+
+def ascii_twin(twin: re.Pattern[str]) -> re.Pattern[str]:
+    r"""The twin compiled for ASCII text (re.ASCII), the same matches on any ASCII string:
+    `re` then tests \b and \w against a table instead of Unicode's letter and digit
+    properties (a twentieth of the tagger's instructions). \s is spelled out: in a str
+    pattern it also matches the separators \x1c-\x1f, which re.ASCII's does not. The twin
+    itself where that cannot be spelled (\S inside a set)."""
+    source = twin.pattern
+    out = []
+    i = 0
+    in_set = False
+    while i < len(source):
+        char = source[i]
+        if char == "\\":
+            pair = source[i:i + 2]
+            if pair == "\\s":
+                out.append(_SPACE_CHARS if in_set else f"[{_SPACE_CHARS}]")
+            elif pair == "\\S":
+                if in_set:
+                    return twin
+                out.append(f"[^{_SPACE_CHARS}]")
+            else:
+                out.append(pair)
+            i += 2
+            continue
+        if in_set:
+            in_set = char != "]"
+        elif char == "[":
+            in_set = True
+            start = i + 1 + (source[i + 1:i + 2] == "^")
+            if source[start:start + 1] == "]":  # a "]" first in a set is a literal
+                start += 1
+            out.append(source[i:start])
+            i = start
+            continue
+        out.append(char)
+        i += 1
+    return re.compile("".join(out), (twin.flags & ~re.UNICODE) | re.ASCII)
+
+
 def _top_alternatives(source: str) -> list[str]:
     """The top-level alternatives of a pattern's source ("a|(b|c)|d" -> a, (b|c), d)."""
     parts = []
@@ -141,11 +183,13 @@ class Folded:
     and finds no literal prefix to jump to. Spans and groups are the same; the letters of a
     twin's match are the lowercase copy's, so use its spans, not its text's case."""
 
-    __slots__ = ("pattern", "twin")
+    __slots__ = ("pattern", "twin", "ascii")
 
     def __init__(self, pattern: str | re.Pattern[str], flags: int = 0) -> None:
         self.pattern = re.compile(pattern, flags) if isinstance(pattern, str) else pattern
         self.twin = lowercase_twin(self.pattern)
+        self.ascii = ascii_twin(self.twin) if self.twin is not None else None
+        """The twin for ASCII text (see ascii_twin)."""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.pattern.pattern[:60]!r})"
@@ -153,7 +197,9 @@ class Folded:
     def _pick(self, text: str, low: str | None) -> tuple[re.Pattern[str], str]:
         if self.twin is not None and FAST:
             low = text.lower() if low is None else low
-            if len(low) == len(text) and low.isascii() or _twin_ok(text, low):  # (ASCII: no call)
+            if len(low) == len(text) and low.isascii():  # (isascii() is a flag: no scan)
+                return self.ascii or self.twin, low
+            if _twin_ok(text, low):
                 return self.twin, low
         return self.pattern, text
 
@@ -372,7 +418,7 @@ class Doc:
     """
 
     __slots__ = ("text", "low", "sentences", "units", "lows", "title", "counts", "_present",
-                 "_trigger_words", "gated", "folds", "_seen", "_subs", "_where", "_of",
+                 "_trigger_words", "gated", "folds", "ascii", "_seen", "_subs", "_where", "_of",
                  "_index")
 
     def __init__(self, text: str, title: str = "", split: list[Sentence] | None = None
@@ -426,6 +472,9 @@ class Doc:
         self.gated = FAST and not _folds_oddly(text) and not _folds_oddly(title)
         """Whether the prefilter applies (else every rule runs, as written, on every unit)."""
         self.folds = self.gated and _twin_ok(text, self.low) and _twin_ok(title, self.lows[-1])
+        """Whether rules run as their lowercase twins."""
+        self.ascii = self.folds and self.low.isascii() and self.lows[-1].isascii()
+        """Whether they run as the ASCII twins (isascii() reads a flag: no scan)."""
         self._subs: dict[str, bool] = {}
         self._where: dict[str, list[int]] = {}
         self._of: dict[Rule, set[int]] = self._units_of_rules() if self.gated else {}
@@ -570,14 +619,16 @@ class Doc:
         """The rule's first match in unit i, whether or not the unit holds a trigger (for a
         caller that has checked of()). A twin's match is over the lowercase copy: use its
         spans and groups, not its letters' case."""
-        if self.folds and rule.twin is not None:
-            return rule.twin.search(self.lows[i])
+        twin = rule.ascii if self.ascii else rule.twin
+        if self.folds and twin is not None:
+            return twin.search(self.lows[i])
         return rule.pattern.search(self.units[i])
 
     def run_all(self, rule: Rule, i: int) -> Iterator[re.Match[str]]:
         """Every match of the rule in unit i (see run())."""
-        if self.folds and rule.twin is not None:
-            return rule.twin.finditer(self.lows[i])
+        twin = rule.ascii if self.ascii else rule.twin
+        if self.folds and twin is not None:
+            return twin.finditer(self.lows[i])
         return rule.pattern.finditer(self.units[i])
 
     def search(self, rule: Rule, i: int) -> re.Match[str] | None:
@@ -593,7 +644,7 @@ class Doc:
         folds = self.folds
         for rule, units in rules:
             if i in units:  # run(rule, i), without the call
-                twin = rule.twin
+                twin = rule.ascii if self.ascii else rule.twin
                 if (twin.search(self.lows[i]) if folds and twin is not None
                         else rule.pattern.search(self.units[i])):
                     return True

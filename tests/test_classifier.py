@@ -27,6 +27,7 @@ from classifier.prefilter import (
     Doc,
     Folded,
     _twin_ok,
+    ascii_twin,
     hoist_boundaries,
     lowercase_twin,
     words,
@@ -408,6 +409,43 @@ def test_lowercase_twins_match_where_their_patterns_do(
                 assert [m.span() for m in rule.twin.finditer(low)] == want, rule
             assert [m.span() for m in rule.finditer(unit, low)] == (
                 want if rule.may_match(unit, low) else [])
+
+
+def test_ascii_twins_match_where_the_twins_do(corpus_units: list[tuple[Doc, int]]) -> None:
+    """On ASCII text a rule runs as its twin compiled with re.ASCII: the same spans on every
+    ASCII sentence of the corpus, and on the characters where ASCII and Unicode classes could
+    part (the separators \\x1c-\\x1f are \\s in a str pattern, not in an ASCII one)."""
+    folded = [r for r in RULES if r.twin is not None]
+    assert sum(r.ascii is not r.twin for r in folded) > 40
+    odd = ["remote\x1cwork", "on\x1fsite", "fully\tremote", "must\x1dreside in oh",
+           "cpc\x1e required", "5\x1fyears", "_remote_", "work from\x0bhome"]
+    subjects = [doc.lows[i] for doc, i in corpus_units if doc.lows[i].isascii()] + odd
+    for rule in folded:
+        assert rule.ascii is not None and rule.twin is not None
+        for low in subjects:
+            assert [m.span() for m in rule.ascii.finditer(low)] == \
+                [m.span() for m in rule.twin.finditer(low)], (rule, low)
+    assert Doc("Remote\x1cwork, fully remote.").ascii
+    assert not Doc("Remote \u2013 fully remote.").ascii  # the Unicode twin there
+
+
+@pytest.mark.parametrize(("source", "spelled"), [
+    (r"\bon\s+site\b", r"\bon[\x20\t\n\r\f\v\x1c-\x1f]+site\b"),
+    (r"[\s,/]+or", r"[\x20\t\n\r\f\v\x1c-\x1f,/]+or"),
+    (r"[^\s]+\S", r"[^\x20\t\n\r\f\v\x1c-\x1f]+[^\x20\t\n\r\f\v\x1c-\x1f]"),
+    (r"[]\s]a\\s", r"[]\x20\t\n\r\f\v\x1c-\x1f]a\\s"),
+    (r"[\S]x", None),  # \S inside a set cannot be spelled: the twin itself
+])
+def test_ascii_twin_spells_out_whitespace(source: str, spelled: str | None) -> None:
+    twin = re.compile(source)
+    out = ascii_twin(twin)
+    if spelled is None:
+        assert out is twin
+        return
+    assert out.pattern == spelled and out.flags & re.ASCII
+    for sample in ["on  site", "on\x1csite", "a, or b / or", "x]\\s", "\x1f]a\\s"]:
+        assert [m.span() for m in out.finditer(sample)] == \
+            [m.span() for m in twin.finditer(sample)], sample
 
 
 @pytest.mark.parametrize("pattern", [
