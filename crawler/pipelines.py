@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import threading
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
@@ -48,7 +49,20 @@ AHEAD = 3
 # the worker is never left without one, and this process never waits idle for it.
 QUEUED = 2
 _POOL: ProcessPoolExecutor | None = None
+_WRITER: ThreadPoolExecutor | None = None
+"""The crawl process's writer thread (see StorePipeline._stored_in_writer), one for every
+source: their batches are written one at a time."""
+DB_LOCK = threading.RLock()
+"""Held by the pipelines' every use of the store, in the writer thread or the event loop's:
+one at a time, as when all ran on the loop. A batch's duplicate look-ups must see every
+batch stored before it, of any source, and SQLite cannot turn a read into a write once
+another connection has written since the read began."""
 ITEM_FIELDS = tuple(f.name for f in fields(JobPosting) if f.name != "unchanged")
+
+
+def _locked(write: Callable[[], BatchCounts]) -> BatchCounts:
+    with DB_LOCK:
+        return write()
 
 
 class ValidatePipeline:
@@ -133,14 +147,15 @@ class StorePipeline:
         self.crawler = crawler
         self.db_url = db_url
         self.batch_size = batch_size
-        self.workers = workers if is_asyncio_available() else 0
+        self.threaded = is_asyncio_available()
+        """Whether batches go to the writer thread and the workers (an asyncio loop runs)."""
+        self.workers = workers if self.threaded else 0
         self.batches = 0
         self.pending: deque[asyncio.Task[None]] = deque()
         self.in_workers: list[asyncio.Future[Any]] = []
         self.buffer: list[dict[str, Any]] = []
         self.unchanged: list[str] = []
         self.engine: Any = None
-        self.writer: ThreadPoolExecutor | None = None  # see _stored_in_writer
         self.run_id: int | None = None
         self.store_error: str | None = None
         self.counts = {"seen": 0, "new": 0, "changed": 0, "unchanged": 0,
@@ -158,6 +173,10 @@ class StorePipeline:
         return pipe
 
     def open_spider(self) -> None:
+        with DB_LOCK:
+            self._open_spider()
+
+    def _open_spider(self) -> None:
         spider: Any = self.crawler.spider
         self.engine = open_store(self.db_url, upgrade=getattr(spider, "run_id", None) is None)
         self.run_id = getattr(spider, "run_id", None)
@@ -187,34 +206,36 @@ class StorePipeline:
     async def flush(self) -> None:
         """Store the buffered items; a store failure is recorded, never raised into Scrapy.
 
-        The first batch of a run is stored here and now. From the second on (a large
-        source), batches are normalized in a worker process while Scrapy goes on fetching
-        and parsing, and written in order as they come back, at most AHEAD in flight. When
-        the workers already have QUEUED batches waiting, this process normalizes the next
-        one itself: a large one-response board is parsed faster than one worker normalizes.
+        Batches are written in order, one at a time, in the writer thread (see
+        _stored_in_writer), at most AHEAD in flight while Scrapy goes on fetching and
+        parsing. The first batch of a run is normalized here (its source may have no more);
+        from the second on (a large source), in a worker process. When the workers already
+        have QUEUED batches waiting, this process normalizes the next one itself: a large
+        one-response board is parsed faster than one worker normalizes.
         """
         if not self.buffer or self.store_error or self.run_id is None:
             self.buffer.clear()
             return
         batch, self.buffer = self.buffer, []
         self.batches += 1
+        run_id = self.run_id
+        if not self.threaded:  # no asyncio loop to await a thread with: written now
+            self._stored(lambda: store_items(self.engine, run_id, batch))
+            return
         global _POOL
+        now = utcnow()
+        in_worker = False
         if self.batches == 1 or not self.workers:
             if self.workers and _POOL is None and len(batch) >= self.batch_size:
                 try:  # a full first batch: more will follow; the worker starts meanwhile
                     self._start_pool()
                 except Exception as exc:
                     self._without_workers(exc)
-            run_id = self.run_id
-            self._stored(lambda: store_items(self.engine, run_id, batch))
-            return
-        now = utcnow()
-        prepared: asyncio.Future[Any]
-        if sum(not f.done() for f in self.in_workers) >= self.workers + QUEUED:
+            prepared = self._prepared_here(batch, now)
+        elif sum(not f.done() for f in self.in_workers) >= self.workers + QUEUED:
             # the workers have batches waiting behind the ones they normalize: this process
             # normalizes this one rather than wait idle (written in order all the same)
-            prepared = asyncio.get_running_loop().create_future()
-            prepared.set_result(prepare_items(batch, now))
+            prepared = self._prepared_here(batch, now)
             if self.crawler.stats is not None:
                 self.crawler.stats.inc_value("hcjobs/batches_prepared_inline")
         else:
@@ -223,23 +244,34 @@ class StorePipeline:
                     self._start_pool()
                 assert _POOL is not None
                 prepared = asyncio.wrap_future(_POOL.submit(prepare_items, batch, now))
+                in_worker = True
             except Exception as exc:  # a broken pool (its worker died): no batch is lost
                 self._without_workers(exc)
-                run_id = self.run_id
-                self._stored(lambda: store_items(self.engine, run_id, batch, now))
-                return
-            self.in_workers = [f for f in self.in_workers if not f.done()] + [prepared]
-            if self.crawler.stats is not None:
-                self.crawler.stats.inc_value("hcjobs/batches_prepared_in_workers")
+                prepared = self._prepared_here(batch, now)
+            else:
+                self.in_workers = [f for f in self.in_workers if not f.done()] + [prepared]
+                if self.crawler.stats is not None:
+                    self.crawler.stats.inc_value("hcjobs/batches_prepared_in_workers")
         previous = self.pending[-1] if self.pending else None
-        self.pending.append(asyncio.ensure_future(self._write(previous, prepared, batch, now)))
+        self.pending.append(asyncio.ensure_future(
+            self._write(previous, prepared, batch, now, in_worker)))
         while len(self.pending) > AHEAD:
             await self.pending.popleft()
 
+    @staticmethod
+    def _prepared_here(batch: list[dict[str, Any]], now: datetime) -> asyncio.Future[Any]:
+        """The batch normalized in this process, as a done future (an error kept in it)."""
+        prepared = asyncio.get_running_loop().create_future()
+        try:
+            prepared.set_result(prepare_items(batch, now))
+        except Exception as exc:
+            prepared.set_exception(exc)
+        return prepared
+
     async def _write(self, previous: asyncio.Task[None] | None, prepared: asyncio.Future[Any],
-                     batch: list[dict[str, Any]], now: datetime) -> None:
-        """Write one batch normalized elsewhere, after the batch handed over before it; if
-        the worker died on it, the batch is normalized here instead."""
+                     batch: list[dict[str, Any]], now: datetime, in_worker: bool) -> None:
+        """Write one normalized batch, after the batch handed over before it; if the worker
+        died on it, the batch is normalized here instead."""
         if previous is not None:
             await asyncio.wait([previous])
         run_id = self.run_id
@@ -247,6 +279,9 @@ class StorePipeline:
         try:
             ready = await prepared
         except Exception as exc:
+            if not in_worker:  # normalizing failed here: the run's store error
+                self._failed(exc)
+                return
             self._without_workers(exc)
             await self._stored_in_writer(lambda: store_items(self.engine, run_id, batch, now))
             return
@@ -273,7 +308,7 @@ class StorePipeline:
         if self.store_error:
             return
         try:
-            counts = write()
+            counts = _locked(write)
         except Exception as exc:  # the run must end recorded, whatever the database said
             self._failed(exc)
             return
@@ -287,10 +322,11 @@ class StorePipeline:
         batches are written one at a time, in the order they were handed over."""
         if self.store_error:
             return
-        if self.writer is None:
-            self.writer = ThreadPoolExecutor(1, thread_name_prefix="hcjobs-store")
+        global _WRITER
+        if _WRITER is None:
+            _WRITER = ThreadPoolExecutor(1, thread_name_prefix="hcjobs-store")
         try:
-            counts = await asyncio.get_running_loop().run_in_executor(self.writer, write)
+            counts = await asyncio.get_running_loop().run_in_executor(_WRITER, _locked, write)
         except Exception as exc:  # the run must end recorded, whatever the database said
             self._failed(exc)
             return
@@ -311,7 +347,8 @@ class StorePipeline:
             return
         ids, self.unchanged = self.unchanged, []
         try:
-            found = mark_seen(self.engine, self.run_id, ids)
+            with DB_LOCK:
+                found = mark_seen(self.engine, self.run_id, ids)
         except Exception as exc:
             self._failed(exc)
             return
@@ -323,15 +360,16 @@ class StorePipeline:
         await self.flush()
         while self.pending:
             await self.pending.popleft()
-        if self.writer is not None:
-            self.writer.shutdown()
-            self.writer = None
         self.flush_unchanged()
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         """Record the run's status, errors, Scrapy stats, summary and incremental state."""
         if self.run_id is None:
             return
+        with DB_LOCK:
+            self._record_run(spider, reason)
+
+    def _record_run(self, spider: Spider, reason: str) -> None:
         stats = _jsonable(self.crawler.stats.get_stats() if self.crawler.stats else {})
         errors: list[str] = list(getattr(spider, "errors", []))
         if self.store_error:

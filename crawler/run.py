@@ -24,6 +24,7 @@ from twisted.internet.error import ReactorNotRunning
 from twisted.python.failure import Failure
 
 from crawler.logformatter import quiet_tracebacks
+from crawler.pipelines import DB_LOCK
 from crawler.spiders.base import is_loopback
 from pipeline.db import open_store
 from pipeline.logs import setup_logging
@@ -108,8 +109,9 @@ def main(argv: list[str] | None = None) -> int:
     kinds = spider_kinds()
 
     def failed(failure: Failure, run_id: int, name: str) -> None:
-        finish_run(engine, run_id, status="failed", stats={},
-                   error=f"{name}: crawl could not run: {failure.getErrorMessage()}")
+        with DB_LOCK:  # other sources' batches may be being written
+            finish_run(engine, run_id, status="failed", stats={},
+                       error=f"{name}: crawl could not run: {failure.getErrorMessage()}")
 
     def start(entry: dict[str, Any]) -> Deferred[Any]:
         run_id = entry.pop("run_id")
