@@ -367,9 +367,9 @@ class StorePipeline:
         if self.run_id is None:
             return
         with DB_LOCK:
-            self._record_run(spider, reason)
+            self._record_run(self.run_id, spider, reason)
 
-    def _record_run(self, spider: Spider, reason: str) -> None:
+    def _record_run(self, run_id: int, spider: Spider, reason: str) -> None:
         stats = _jsonable(self.crawler.stats.get_stats() if self.crawler.stats else {})
         errors: list[str] = list(getattr(spider, "errors", []))
         if self.store_error:
@@ -389,8 +389,8 @@ class StorePipeline:
         if status == "ok" and isinstance(state, dict) and isinstance(source, dict):
             stats[STATE_KEY] = {"version": VERSION, "config": config_hash(source), **state}
         dropped = sum(v for k, v in stats.items() if k.startswith("drop/") and isinstance(v, int))
-        finish_run(self.engine, self.run_id, status=status,
+        finish_run(self.engine, run_id, status=status,
                    error="; ".join(errors[:5]) or None, stats=stats, dropped=dropped)
         if status == "ok":
-            after_run(self.engine, self.run_id)
-            drop_older_states(self.engine, self.run_id)
+            after_run(self.engine, run_id)
+            drop_older_states(self.engine, run_id)
