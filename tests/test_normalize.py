@@ -7,9 +7,11 @@ from datetime import UTC, datetime
 import lxml.html
 
 from pipeline.normalize import (
+    _NEEDS_FTFY,
     canonical_url,
     fix_encoding,
     html_to_text,
+    needs_ftfy,
     normalize,
     parse_date,
     parse_location,
@@ -50,6 +52,16 @@ def test_escaped_twice_and_mojibake_are_repaired() -> None:
     assert fix_encoding("We\u00e2\u20ac\u2122re hiring \u00e2\u20ac\u201d now") == \
         "We\u2019re hiring \u2014 now"
     assert fix_encoding("<p>5 &lt; 6</p>") == "<p>5 &lt; 6</p>"  # real HTML left alone
+
+
+def test_the_ascii_shortcut_finds_what_the_set_finds() -> None:
+    """needs_ftfy() tests ASCII text by bytes.translate, other text by the regex: the same
+    answer for every character, ASCII controls included."""
+    for code in range(0x300):
+        for sample in (chr(code), f"plain text {chr(code)} more", f"caf\u00e9 {chr(code)}"):
+            assert needs_ftfy(sample) == bool(_NEEDS_FTFY.search(sample)), (code, sample)
+    assert not needs_ftfy("Two lines\n\tand a tab") and needs_ftfy("a\rb")
+    assert needs_ftfy("We\u00e2\u20ac\u2122re") and not needs_ftfy("We\u2019re")
 
 
 def test_dates_in_every_published_form() -> None:
