@@ -16,6 +16,7 @@ from typing import Any
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
+from scrapy.extensions.corestats import CoreStats as ScrapyCoreStats
 from scrapy.utils.asyncio import is_asyncio_available
 
 from crawler.items import JobPosting
@@ -63,6 +64,19 @@ ITEM_FIELDS = tuple(f.name for f in fields(JobPosting) if f.name != "unchanged")
 def _locked(write: Callable[[], BatchCounts]) -> BatchCounts:
     with DB_LOCK:
         return write()
+
+
+class CoreStats(ScrapyCoreStats):
+    """Scrapy's core stats without its item_scraped handler: StorePipeline, the last
+    pipeline, counts `item_scraped_count` instead. A signal with a handler costs an asyncio
+    task and a signature inspection per item (robustApply); one without, next to nothing.
+    On a 10,000-posting board that was a seventh of the crawl process's event loop."""
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> CoreStats:
+        stats = super().from_crawler(crawler)
+        crawler.signals.disconnect(stats.item_scraped, signal=signals.item_scraped)
+        return stats
 
 
 class ValidatePipeline:
@@ -192,6 +206,8 @@ class StorePipeline:
                                source.get("name"), exc)
 
     async def process_item(self, item: JobPosting) -> JobPosting:
+        if self.crawler.stats is not None:  # (for CoreStats above)
+            self.crawler.stats.inc_value("item_scraped_count")
         if item.unchanged:
             self.unchanged.append(item.external_id)
             if len(self.unchanged) >= self.batch_size * 5:

@@ -109,6 +109,12 @@ LOG_LEVEL = "WARNING"
 # WARNING with the whole item printed: drops are counted in the run's stats (drop/<reason>).
 LOG_FORMATTER = "crawler.logformatter.HcjobsLogFormatter"
 
+# Scrapy's core stats, less the per-item signal handler (see crawler.pipelines.CoreStats).
+EXTENSIONS = {
+    "scrapy.extensions.corestats.CoreStats": None,
+    "crawler.pipelines.CoreStats": 0,
+}
+
 ITEM_PIPELINES = {
     "crawler.pipelines.ValidatePipeline": 100,
     "crawler.pipelines.StorePipeline": 800,

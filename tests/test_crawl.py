@@ -44,6 +44,9 @@ def test_demo_board_crawl_stores_clean_postings(board: DemoBoard, sqlite_url: st
     untitled = [p for e in board.board["employers"] for p in e["postings"] if not p.get("title")]
     assert len(untitled) == 1
     assert sum(r.seen for r in runs.values()) == served - 1
+    # counted once per stored item (by StorePipeline: Scrapy's CoreStats handler is off)
+    assert all(r.stats.get("item_scraped_count", 0) == r.seen for r in runs.values())
+    assert all(r.stats.get("elapsed_time_seconds") for r in runs.values())
     dropped = {n: r for n, r in runs.items() if r.dropped}
     assert len(dropped) == 1
     (run,) = dropped.values()
