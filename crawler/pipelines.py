@@ -165,6 +165,7 @@ class StorePipeline:
         """Whether batches go to the writer thread and the workers (an asyncio loop runs)."""
         self.workers = workers if self.threaded else 0
         self.batches = 0
+        self.scraped = 0  # items not yet added to item_scraped_count (see _count_scraped)
         self.pending: deque[asyncio.Task[None]] = deque()
         self.in_workers: list[asyncio.Future[Any]] = []
         self.buffer: list[dict[str, Any]] = []
@@ -206,8 +207,7 @@ class StorePipeline:
                                source.get("name"), exc)
 
     async def process_item(self, item: JobPosting) -> JobPosting:
-        if self.crawler.stats is not None:  # (for CoreStats above)
-            self.crawler.stats.inc_value("item_scraped_count")
+        self.scraped += 1
         if item.unchanged:
             self.unchanged.append(item.external_id)
             if len(self.unchanged) >= self.batch_size * 5:
@@ -234,6 +234,7 @@ class StorePipeline:
             return
         batch, self.buffer = self.buffer, []
         self.batches += 1
+        self._count_scraped()
         run_id = self.run_id
         if not self.threaded:  # no asyncio loop to await a thread with: written now
             self._stored(lambda: store_items(self.engine, run_id, batch))
@@ -372,7 +373,16 @@ class StorePipeline:
         self.counts["unchanged"] += found
         self.counts["unchanged_missing"] += len(set(ids)) - found
 
+    def _count_scraped(self) -> None:
+        """Add the items seen since the last call to `item_scraped_count` (for CoreStats
+        above): once per batch, as a stats call goes through StatsCollector's
+        __getattribute__ and costs more than the count itself."""
+        if self.scraped and self.crawler.stats is not None:
+            self.crawler.stats.inc_value("item_scraped_count", self.scraped)
+        self.scraped = 0
+
     async def close_spider(self) -> None:
+        self._count_scraped()
         await self.flush()
         while self.pending:
             await self.pending.popleft()
