@@ -16,7 +16,7 @@ import ftfy
 import lxml.html
 import nh3
 
-from classifier.remote import STATES
+from classifier.states import STATES
 
 US_STATES = STATES  # one list of states: the classifier's (eligibility uses it too)
 STATE_BY_NAME = {name.lower(): code for code, name in US_STATES.items()}
