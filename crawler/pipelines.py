@@ -332,11 +332,11 @@ class StorePipeline:
         self._count(counts)
 
     async def _stored_in_writer(self, write: Callable[[], BatchCounts]) -> None:
-        """_stored(), with the write run in this pipeline's writer thread while Scrapy goes
-        on here: the database driver lets go of the GIL while the database works (SQLite
+        """_stored(), with the write run in the crawl process's writer thread while Scrapy
+        goes on here: the database driver lets go of the GIL while the database works (SQLite
         inserting rows, indexing their words and updating the listings; PostgreSQL answering),
-        so that work overlaps the parsing of the next items on the other core. One thread:
-        batches are written one at a time, in the order they were handed over."""
+        so that work overlaps the parsing of the next items on the other core. One thread for
+        every source: batches are written one at a time, a source's in the order handed over."""
         if self.store_error:
             return
         global _WRITER
