@@ -66,6 +66,17 @@ def _locked(write: Callable[[], BatchCounts]) -> BatchCounts:
         return write()
 
 
+def shutdown_workers() -> None:
+    """Stop the prepare workers and the writer thread once every crawl of the process has
+    ended (each spider waits for its own batches as it closes, so none is pending)."""
+    global _POOL, _WRITER
+    pool, writer, _POOL, _WRITER = _POOL, _WRITER, None, None
+    if pool is not None:
+        pool.shutdown(wait=True)
+    if writer is not None:
+        writer.shutdown(wait=True)
+
+
 class CoreStats(ScrapyCoreStats):
     """Scrapy's core stats without its item_scraped handler: StorePipeline, the last
     pipeline, counts `item_scraped_count` instead. A signal with a handler costs an asyncio
@@ -394,6 +405,8 @@ class StorePipeline:
             return
         with DB_LOCK:
             self._record_run(self.run_id, spider, reason)
+        if self.engine is not None:
+            self.engine.dispose()  # this source's connections close now, not at exit
 
     def _record_run(self, run_id: int, spider: Spider, reason: str) -> None:
         stats = _jsonable(self.crawler.stats.get_stats() if self.crawler.stats else {})

@@ -24,7 +24,7 @@ from twisted.internet.error import ReactorNotRunning
 from twisted.python.failure import Failure
 
 from crawler.logformatter import quiet_tracebacks
-from crawler.pipelines import DB_LOCK
+from crawler.pipelines import DB_LOCK, shutdown_workers
 from crawler.spiders.base import is_loopback
 from pipeline.db import open_store
 from pipeline.logs import setup_logging
@@ -132,6 +132,8 @@ def main(argv: list[str] | None = None) -> int:
     crawls = schedule(entries, kinds, settings.getint("HCJOBS_SOURCES_PER_HOST", 1), start)
     DeferredList(crawls, consumeErrors=True).addBoth(stop)
     process.start(stop_after_crawl=False)
+    shutdown_workers()
+    engine.dispose()
     return 0
 
 
