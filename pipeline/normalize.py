@@ -103,15 +103,19 @@ def fix_encoding(value: str) -> str:
     return value
 
 
+# Built once: nh3.clean() turns its options into a new Rust sanitizer at every call, a third
+# of the time of cleaning a posting.
+_CLEANER = nh3.Cleaner(
+    tags=SAFE_TAGS,
+    attributes={"a": {"href", "title"}},
+    url_schemes={"http", "https", "mailto"},
+    link_rel="nofollow noopener noreferrer",
+)
+
+
 def sanitize_html(value: str) -> str:
     """HTML safe to display: an allowlist of tags, no scripts, handlers or javascript: URLs."""
-    return nh3.clean(
-        value,
-        tags=SAFE_TAGS,
-        attributes={"a": {"href", "title"}},
-        url_schemes={"http", "https", "mailto"},
-        link_rel="nofollow noopener noreferrer",
-    )
+    return _CLEANER.clean(value)
 
 
 _HTML_PARSER = lxml.etree.HTMLParser()
