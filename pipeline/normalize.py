@@ -13,7 +13,6 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import ftfy
-import lxml.html
 import nh3
 
 from classifier.states import STATES
@@ -28,9 +27,11 @@ ESCAPED_TAG = re.compile(r"&(?:amp;)*lt;/?(p|div|ul|ol|li|br|h[1-6]|strong|b|em|
 BLOCK_TAGS = {"p", "div", "section", "article", "br", "tr", "table", "ul", "ol", "header",
               "footer"}
 HEADING_TAGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
-SAFE_TAGS = {"p", "br", "ul", "ol", "li", "strong", "b", "em", "i", "u", "h2", "h3", "h4",
+SAFE_TAGS = {"p", "br", "ul", "ol", "li", "strong", "b", "em", "i", "u", "h1", "h2", "h3", "h4",
              "h5", "h6", "a", "span", "div", "table", "thead", "tbody", "tr", "td", "th",
-             "blockquote"}
+             "blockquote", "section", "article", "header", "footer"}
+"""Tags kept for display; every tag of BLOCK_TAGS and HEADING_TAGS is one, so the text read
+from the sanitized HTML (safe_html_text) keeps their line breaks."""
 RELATIVE_DATE = re.compile(r"(?:posted\s+)?(\d+)\+?\s+(day|hour|week|month)s?\s+ago", re.I)
 
 
@@ -104,9 +105,10 @@ def fix_encoding(value: str) -> str:
 
 
 # Built once: nh3.clean() turns its options into a new Rust sanitizer at every call, a third
-# of the time of cleaning a posting.
+# of the time of cleaning a posting. Scripts, styles and noscript blocks go with their content.
 _CLEANER = nh3.Cleaner(
     tags=SAFE_TAGS,
+    clean_content_tags={"script", "style", "noscript"},
     attributes={"a": {"href", "title"}},
     url_schemes={"http", "https", "mailto"},
     link_rel="nofollow noopener noreferrer",
@@ -118,62 +120,47 @@ def sanitize_html(value: str) -> str:
     return _CLEANER.clean(value)
 
 
-_HTML_PARSER = lxml.etree.HTMLParser()
-_BREAKS = BLOCK_TAGS | HEADING_TAGS
-_DROPPED = {"script", "style", "noscript"}
-
-
 def html_to_text(value: str) -> str:
     """Plain text that keeps structure: headings and paragraphs on their own lines, bullets as
     "- " lines. The classifier relies on this to find sections (Requirements, Preferred)."""
-    if not value.strip():
-        return ""
-    try:  # plain etree elements: lxml.html's element classes cost a third of the time
-        root = lxml.etree.fromstring(value, _HTML_PARSER)
-    except (lxml.etree.ParserError, lxml.etree.XMLSyntaxError, ValueError):
-        root = None
-    if root is None:
-        return " ".join(value.split())
+    return safe_html_text(sanitize_html(value)) if value.strip() else ""
+
+
+# A tag of sanitized HTML: its name lowercase, its attribute values quoted with every ">"
+# escaped, and no "<" in its text (html5ever's serializer, which nh3 uses, writes it so).
+_SAFE_TAG = re.compile(r"<(/?)([a-z0-9]+)(?:\s[^>]*)?>")
+_BREAKS = BLOCK_TAGS | HEADING_TAGS
+
+
+def safe_html_text(safe: str) -> str:
+    """html_to_text() of HTML that sanitize_html() gave: read with one regular expression,
+    without parsing it again (the sanitizer's parse already made it well-formed), so the text
+    is exactly what the site displays. A bullet whose text sits in a child block
+    ("<li><p>text</p></li>") keeps its "- "; an empty bullet is dropped."""
+    parts = _SAFE_TAG.split(safe.replace("&nbsp;", " "))
     lines: list[str] = []
-    current: list[str] = []
-
-    def flush() -> None:
-        if not current:
-            return
-        joined = "".join(current).strip()
-        if joined == "-":
-            return  # a bullet whose text sits in a child block: "<li><p>text</p></li>"
-        if joined:
-            lines.append(" ".join(joined.split()))
-        current.clear()
-
-    for event, el in lxml.etree.iterwalk(root, events=("start", "end", "comment", "pi")):
-        tag = el.tag if isinstance(el.tag, str) else ""
-        if event in ("comment", "pi"):  # never shown, but the text after it is
-            if el.tail:
-                current.append(el.tail)
-            continue
-        if tag in _DROPPED:  # its content never shows; its tail does
-            if event == "end" and el.tail:
-                current.append(el.tail)
-            continue
-        if event == "start":
-            if tag == "li":
-                flush()
-                current.append("- ")
-            elif tag in _BREAKS:
-                flush()
-            if el.text and tag:
-                current.append(el.text)
-            continue
-        if tag == "li" and "".join(current).strip() == "-":
-            current.clear()  # an empty bullet
-        if tag == "li" or tag in _BREAKS:
-            flush()
-        if el.tail:
-            current.append(el.tail)
-    flush()
-    return "\n".join(line for line in lines if line != "-")
+    current = parts[0]
+    for index in range(1, len(parts), 3):
+        name = parts[index + 1]
+        if name == "li" or name in _BREAKS:
+            closing = parts[index]
+            if closing and name == "li" and current.strip() == "-":
+                current = ""  # an empty bullet
+            line = " ".join(current.split())
+            if line != "-":  # "- " alone waits for the bullet's text in a child block
+                if line:
+                    lines.append(line)
+                current = ""
+            if name == "li" and not closing:
+                current += "- "
+        current += parts[index + 2]
+    line = " ".join(current.split())
+    if line and line != "-":
+        lines.append(line)
+    text = "\n".join(lines)
+    if "&" in text:  # the only entities the serializer writes in text
+        text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return text
 
 
 def parse_date(value: str | None, now: datetime) -> datetime | None:
@@ -455,8 +442,8 @@ def normalize(item: dict[str, Any], now: datetime) -> Normalized:
     raw_html = item.get("description_html")
     html_value = fix_encoding(raw_html) if raw_html else None
     if html_value:
-        text = html_to_text(html_value)
         safe = sanitize_html(html_value)
+        text = safe_html_text(safe)
     else:
         text = fix_encoding(item.get("description_text") or "")
         safe = None

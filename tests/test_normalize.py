@@ -34,6 +34,26 @@ def test_bullets_whose_text_is_a_paragraph() -> None:
     assert html_to_text(html).splitlines() == ["- CPC required", "- Epic", "and 3M"]
 
 
+def test_text_is_read_from_the_sanitized_html() -> None:
+    """The text comes from the sanitizer's output (one parse): every block tag the text breaks
+    lines at is kept for display; entities, no-break spaces and noscript come out as shown."""
+    from pipeline.normalize import BLOCK_TAGS, HEADING_TAGS, SAFE_TAGS, safe_html_text
+
+    assert BLOCK_TAGS | HEADING_TAGS <= SAFE_TAGS
+    html = ("<section><h1>Coder</h1><header>Remote</header></section><article>5 &lt; 6 "
+            "&amp;lt;b&amp;gt; &quot;AT&amp;T&quot;</article><footer>a&nbsp;\u00a0 b "
+            "<a href='x' title='1 > 0'>link</a></footer><noscript><p>Enable JS</p></noscript>")
+    assert html_to_text(html).splitlines() == [
+        "Coder", "Remote", '5 < 6 &lt;b&gt; "AT&T"', "a b link"]
+    assert safe_html_text(sanitize_html(html)) == html_to_text(html)
+    # stray table rows are dropped as a browser drops them: their text joins the line
+    assert html_to_text("<p>x</p><tr>CPC</tr><tr>required</tr>") == "x\nCPCrequired"
+    # a bullet inside a bullet whose own text is empty, and bullets closed implicitly
+    assert html_to_text("<ul><li><ul><li>CPC</li></ul></li><li>Epic<li>3M</ul>").splitlines() \
+        == ["- - CPC", "- Epic", "- 3M"]
+    assert html_to_text("   ") == "" and html_to_text("plain words") == "plain words"
+
+
 def test_hostile_html_is_sanitized() -> None:
     dirty = ('<p onclick="x()">Hi<script>alert(1)</script></p><img src=x onerror="alert(2)">'
              '<a href="javascript:alert(3)">link</a><style>p{}</style><a href="https://ok">ok</a>')
