@@ -151,7 +151,7 @@ def test_salary_from_text() -> None:
 
 
 def test_comment_and_processing_instruction_keep_the_text_after_them() -> None:
-    """Guards a regression of the faster tree walk: text after a comment was dropped."""
+    """Text after a comment stays; a script goes with its content."""
     from pipeline.normalize import html_to_text
 
     assert html_to_text("<p>CPC<!-- from the ATS --> required</p>") == "CPC required"
